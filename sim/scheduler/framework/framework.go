@@ -1,0 +1,145 @@
+// Package framework defines the scheduling framework's extension points, as kube-scheduler
+// has them: plugins implement PreFilter, Filter, PreScore, Score (with NormalizeScore),
+// Reserve and Bind, share per-cycle data through a CycleState, and see the cluster as
+// NodeInfos.
+package framework
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// MaxNodeScore is the highest score a Score plugin may give a node.
+const MaxNodeScore int64 = 100
+
+// Code is the outcome of a plugin call.
+type Code int
+
+// Plugin outcomes, as upstream names them.
+const (
+	Success Code = iota
+	Error
+	Unschedulable
+	// UnschedulableAndUnresolvable means preemption on this node would not help.
+	UnschedulableAndUnresolvable
+	Skip
+)
+
+// Status is a plugin's answer: a code and the reasons users see.
+type Status struct {
+	code    Code
+	reasons []string
+	plugin  string
+}
+
+// NewStatus returns a status with the given code and reasons.
+func NewStatus(c Code, reasons ...string) *Status { return &Status{code: c, reasons: reasons} }
+
+// Code returns the status code; a nil status is Success.
+func (s *Status) Code() Code {
+	if s == nil {
+		return Success
+	}
+	return s.code
+}
+
+// IsSuccess reports whether the status is Success.
+func (s *Status) IsSuccess() bool { return s.Code() == Success }
+
+// Reasons returns the user-facing reasons.
+func (s *Status) Reasons() []string {
+	if s == nil {
+		return nil
+	}
+	return s.reasons
+}
+
+// Plugin returns the name of the plugin that returned the status.
+func (s *Status) Plugin() string {
+	if s == nil {
+		return ""
+	}
+	return s.plugin
+}
+
+// WithPlugin records which plugin returned the status.
+func (s *Status) WithPlugin(name string) *Status {
+	if s != nil {
+		s.plugin = name
+	}
+	return s
+}
+
+// Message joins the reasons.
+func (s *Status) Message() string { return strings.Join(s.Reasons(), ", ") }
+
+// CycleState carries data between the extension points of one scheduling cycle, under keys
+// owned by the plugins.
+type CycleState struct{ data map[string]any }
+
+// NewCycleState returns an empty cycle state.
+func NewCycleState() *CycleState { return &CycleState{data: map[string]any{}} }
+
+// Write stores v under key.
+func (c *CycleState) Write(key string, v any) { c.data[key] = v }
+
+// Read returns the value under key.
+func (c *CycleState) Read(key string) (any, bool) {
+	v, ok := c.data[key]
+	return v, ok
+}
+
+// Plugin is what every plugin is.
+type Plugin interface {
+	Name() string
+}
+
+// PreFilterPlugin computes per-pod data once per cycle, or rejects the pod outright.
+type PreFilterPlugin interface {
+	Plugin
+	PreFilter(state *CycleState, pod *corev1.Pod) *Status
+}
+
+// FilterPlugin says whether the pod can run on a node.
+type FilterPlugin interface {
+	Plugin
+	Filter(state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status
+}
+
+// PreScorePlugin computes per-pod data for scoring.
+type PreScorePlugin interface {
+	Plugin
+	PreScore(state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) *Status
+}
+
+// NodeScore is one node's score.
+type NodeScore struct {
+	Name  string
+	Score int64
+}
+
+// ScorePlugin ranks feasible nodes.
+type ScorePlugin interface {
+	Plugin
+	Score(state *CycleState, pod *corev1.Pod, node *NodeInfo) (int64, *Status)
+}
+
+// ScoreExtensions is implemented by score plugins that normalise their scores to
+// [0, MaxNodeScore] once all nodes are scored.
+type ScoreExtensions interface {
+	NormalizeScore(state *CycleState, pod *corev1.Pod, scores []NodeScore) *Status
+}
+
+// ReservePlugin holds or releases resources for a pod on its chosen node.
+type ReservePlugin interface {
+	Plugin
+	Reserve(state *CycleState, pod *corev1.Pod, nodeName string) *Status
+	Unreserve(state *CycleState, pod *corev1.Pod, nodeName string)
+}
+
+// BindPlugin binds a pod to a node; Skip passes to the next bind plugin.
+type BindPlugin interface {
+	Plugin
+	Bind(state *CycleState, pod *corev1.Pod, nodeName string) *Status
+}

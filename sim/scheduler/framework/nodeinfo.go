@@ -1,0 +1,145 @@
+package framework
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	resourcehelper "k8s.io/component-helpers/resource"
+)
+
+// Default requests the scheduler assumes for scoring a container that requests nothing
+// (upstream's DefaultMilliCPURequest and DefaultMemoryRequest).
+const (
+	DefaultMilliCPURequest int64 = 100
+	DefaultMemoryRequest   int64 = 200 * 1024 * 1024
+)
+
+// Resource is a compact vector of the resources the scheduler accounts for.
+type Resource struct {
+	MilliCPU         int64
+	Memory           int64
+	EphemeralStorage int64
+	AllowedPodNumber int64
+	// Scalar holds extended resources such as nvidia.com/gpu, in their integer units.
+	Scalar map[corev1.ResourceName]int64
+}
+
+// NewResource converts a resource list into a Resource.
+func NewResource(rl corev1.ResourceList) Resource {
+	var r Resource
+	r.Add(rl)
+	return r
+}
+
+// Add adds a resource list to r.
+func (r *Resource) Add(rl corev1.ResourceList) {
+	for name, q := range rl {
+		switch name {
+		case corev1.ResourceCPU:
+			r.MilliCPU += q.MilliValue()
+		case corev1.ResourceMemory:
+			r.Memory += q.Value()
+		case corev1.ResourceEphemeralStorage:
+			r.EphemeralStorage += q.Value()
+		case corev1.ResourcePods:
+			r.AllowedPodNumber += q.Value()
+		default:
+			if r.Scalar == nil {
+				r.Scalar = map[corev1.ResourceName]int64{}
+			}
+			r.Scalar[name] += q.Value()
+		}
+	}
+}
+
+// AddResource adds o to r (sign -1 subtracts).
+func (r *Resource) AddResource(o *Resource, sign int64) {
+	r.MilliCPU += sign * o.MilliCPU
+	r.Memory += sign * o.Memory
+	r.EphemeralStorage += sign * o.EphemeralStorage
+	r.AllowedPodNumber += sign * o.AllowedPodNumber
+	for k, v := range o.Scalar {
+		if r.Scalar == nil {
+			r.Scalar = map[corev1.ResourceName]int64{}
+		}
+		r.Scalar[k] += sign * v
+	}
+}
+
+// PodInfo is a pod with its requests computed once.
+type PodInfo struct {
+	Pod *corev1.Pod
+	// Requests is what the pod requests (component-helpers' PodRequests: the max of init
+	// containers and the sum of containers, plus overhead).
+	Requests Resource
+	// NonZero is Requests with upstream's defaults for containers that request no cpu or
+	// memory, used for scoring only.
+	NonZero Resource
+}
+
+// NewPodInfo computes a pod's requests.
+func NewPodInfo(pod *corev1.Pod) *PodInfo {
+	pi := &PodInfo{Pod: pod}
+	pi.Requests = NewResource(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
+	nz := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{
+		NonMissingContainerRequests: corev1.ResourceList{
+			corev1.ResourceCPU:    *resource.NewMilliQuantity(DefaultMilliCPURequest, resource.DecimalSI),
+			corev1.ResourceMemory: *resource.NewQuantity(DefaultMemoryRequest, resource.BinarySI),
+		},
+	})
+	pi.NonZero = NewResource(nz)
+	return pi
+}
+
+// NodeInfo is the scheduler's view of one node: the node and what its pods request.
+type NodeInfo struct {
+	Node        *corev1.Node
+	Allocatable Resource
+	Requested   Resource
+	// NonZeroRequested is Requested with the scoring defaults for pods requesting nothing.
+	NonZeroRequested Resource
+	// Pods are the pods on the node (bound or assumed), by namespace/name.
+	Pods map[string]*PodInfo
+}
+
+// NewNodeInfo returns the info of an empty node.
+func NewNodeInfo(node *corev1.Node) *NodeInfo {
+	ni := &NodeInfo{Pods: map[string]*PodInfo{}}
+	ni.SetNode(node)
+	return ni
+}
+
+// SetNode replaces the node object (allocatable may change).
+func (n *NodeInfo) SetNode(node *corev1.Node) {
+	n.Node = node
+	if node != nil {
+		n.Allocatable = NewResource(node.Status.Allocatable)
+	}
+}
+
+// Name returns the node's name.
+func (n *NodeInfo) Name() string {
+	if n.Node == nil {
+		return ""
+	}
+	return n.Node.Name
+}
+
+// AddPod accounts for a pod on the node.
+func (n *NodeInfo) AddPod(key string, pi *PodInfo) {
+	if old, ok := n.Pods[key]; ok {
+		n.RemovePod(key, old)
+	}
+	n.Pods[key] = pi
+	n.Requested.AddResource(&pi.Requests, 1)
+	n.NonZeroRequested.AddResource(&pi.NonZero, 1)
+}
+
+// RemovePod stops accounting for a pod.
+func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
+	if _, ok := n.Pods[key]; !ok {
+		return
+	}
+	delete(n.Pods, key)
+	n.Requested.AddResource(&pi.Requests, -1)
+	n.NonZeroRequested.AddResource(&pi.NonZero, -1)
+}

@@ -1,0 +1,253 @@
+package scheduler
+
+import (
+	"container/heap"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+
+	"github.com/orrery-sim/orrery/sim/loop"
+)
+
+// Queue timings, as kube-scheduler's defaults.
+const (
+	// InitialBackoff is podInitialBackoffSeconds.
+	InitialBackoff = 1 * time.Second
+	// MaxBackoff is podMaxBackoffSeconds.
+	MaxBackoff = 10 * time.Second
+	// UnschedulableFlushPeriod is how often pods stuck as unschedulable are checked.
+	UnschedulableFlushPeriod = 30 * time.Second
+	// MaxInUnschedulable is how long a pod may wait for a cluster event before it is
+	// retried anyway (podMaxInUnschedulablePodsDuration).
+	MaxInUnschedulable = 5 * time.Minute
+)
+
+// queuedPod is a pod waiting to be scheduled.
+type queuedPod struct {
+	key      string
+	pod      *corev1.Pod
+	attempts int
+	// backoffUntil is when the pod may be tried again after a failure.
+	backoffUntil time.Time
+	// unschedulableSince is when the pod entered the unschedulable set.
+	unschedulableSince time.Time
+	index              int // in activeQ, -1 when not there
+	backoffTimer       *loop.Timer
+	where              int
+}
+
+const (
+	inNone = iota
+	inActive
+	inBackoff
+	inUnschedulable
+)
+
+// queue is the scheduling queue: activeQ ordered by priority then age (the PrioritySort
+// plugin), a backoff area with per-pod exponential backoff, and an unschedulable set that
+// waits for a cluster event.
+type queue struct {
+	clock  loop.Clock
+	active activeHeap
+	pods   map[string]*queuedPod
+	// unsched holds the pods waiting for a cluster event, so events touch only them.
+	unsched map[string]*queuedPod
+	// onActive is called when activeQ becomes non-empty.
+	onActive func()
+}
+
+func newQueue(clock loop.Clock, onActive func()) *queue {
+	return &queue{clock: clock, pods: map[string]*queuedPod{}, unsched: map[string]*queuedPod{}, onActive: onActive}
+}
+
+// add enqueues a new pending pod, or refreshes the object of one already queued.
+func (q *queue) add(key string, pod *corev1.Pod) {
+	if qp, ok := q.pods[key]; ok {
+		qp.pod = pod
+		if qp.where == inActive {
+			heap.Fix(&q.active, qp.index)
+		}
+		return
+	}
+	qp := &queuedPod{key: key, pod: pod, index: -1}
+	q.pods[key] = qp
+	q.pushActive(qp)
+}
+
+// remove drops a pod (bound, deleted or no longer ours).
+func (q *queue) remove(key string) {
+	qp, ok := q.pods[key]
+	if !ok {
+		return
+	}
+	delete(q.pods, key)
+	delete(q.unsched, key)
+	if qp.where == inActive {
+		heap.Remove(&q.active, qp.index)
+	}
+	qp.backoffTimer.Stop()
+	qp.where = inNone
+}
+
+func (q *queue) pushActive(qp *queuedPod) {
+	qp.backoffTimer.Stop()
+	qp.backoffTimer = nil
+	qp.where = inActive
+	heap.Push(&q.active, qp)
+	if len(q.active) == 1 && q.onActive != nil {
+		q.onActive()
+	}
+}
+
+// pop takes the next pod to schedule; the pod stays known to the queue (in no area) until
+// done, requeue or remove.
+func (q *queue) pop() *queuedPod {
+	if len(q.active) == 0 {
+		return nil
+	}
+	qp := heap.Pop(&q.active).(*queuedPod)
+	qp.where = inNone
+	qp.attempts++
+	return qp
+}
+
+// done forgets a pod that was scheduled.
+func (q *queue) done(key string) { q.remove(key) }
+
+func (q *queue) backoffDuration(qp *queuedPod) time.Duration {
+	d := InitialBackoff
+	for i := 1; i < qp.attempts; i++ {
+		d *= 2
+		if d >= MaxBackoff {
+			return MaxBackoff
+		}
+	}
+	return d
+}
+
+// requeueBackoff puts a pod whose attempt failed with an error back after its backoff.
+func (q *queue) requeueBackoff(qp *queuedPod) {
+	if _, ok := q.pods[qp.key]; !ok {
+		return
+	}
+	qp.backoffUntil = q.clock.Now().Add(q.backoffDuration(qp))
+	q.toBackoff(qp)
+}
+
+func (q *queue) toBackoff(qp *queuedPod) {
+	qp.where = inBackoff
+	qp.backoffTimer.Stop()
+	qp.backoffTimer = q.clock.At(qp.backoffUntil, func() {
+		if qp.where == inBackoff {
+			q.pushActive(qp)
+		}
+	})
+}
+
+// requeueUnschedulable parks a pod that fits no node until a cluster event may help.
+func (q *queue) requeueUnschedulable(qp *queuedPod) {
+	if _, ok := q.pods[qp.key]; !ok {
+		return
+	}
+	now := q.clock.Now()
+	qp.backoffUntil = now.Add(q.backoffDuration(qp))
+	qp.unschedulableSince = now
+	qp.where = inUnschedulable
+	q.unsched[qp.key] = qp
+}
+
+// moveAllToActiveOrBackoff retries every unschedulable pod after a cluster event (node
+// added or changed, pod deleted): those still backing off wait out their backoff.
+func (q *queue) moveAllToActiveOrBackoff() {
+	for _, qp := range q.sortedUnschedulable(time.Time{}) {
+		q.reactivate(qp)
+	}
+}
+
+// flushUnschedulable retries pods that waited longer than MaxInUnschedulable.
+func (q *queue) flushUnschedulable() {
+	for _, qp := range q.sortedUnschedulable(q.clock.Now().Add(-MaxInUnschedulable)) {
+		q.reactivate(qp)
+	}
+}
+
+func (q *queue) reactivate(qp *queuedPod) {
+	delete(q.unsched, qp.key)
+	if q.clock.Now().Before(qp.backoffUntil) {
+		q.toBackoff(qp)
+	} else {
+		q.pushActive(qp)
+	}
+}
+
+// sortedUnschedulable lists unschedulable pods (that entered before cutoff, if set) in key
+// order, so that moving them is deterministic.
+func (q *queue) sortedUnschedulable(cutoff time.Time) []*queuedPod {
+	var out []*queuedPod
+	for _, qp := range q.unsched {
+		if cutoff.IsZero() || !qp.unschedulableSince.After(cutoff) {
+			out = append(out, qp)
+		}
+	}
+	sortByKey(out)
+	return out
+}
+
+func sortByKey(ps []*queuedPod) {
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && ps[j].key < ps[j-1].key; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+// counts returns how many pods are active, backing off and unschedulable.
+func (q *queue) counts() (active, backoff, unschedulable int) {
+	for _, qp := range q.pods {
+		switch qp.where {
+		case inActive:
+			active++
+		case inBackoff:
+			backoff++
+		case inUnschedulable:
+			unschedulable++
+		}
+	}
+	return
+}
+
+// activeHeap orders by priority (high first), then creation time, then key.
+type activeHeap []*queuedPod
+
+func (h activeHeap) Len() int { return len(h) }
+func (h activeHeap) Less(i, j int) bool {
+	pi, pj := corev1helpers.PodPriority(h[i].pod), corev1helpers.PodPriority(h[j].pod)
+	if pi != pj {
+		return pi > pj
+	}
+	ti, tj := h[i].pod.CreationTimestamp.Time, h[j].pod.CreationTimestamp.Time
+	if !ti.Equal(tj) {
+		return ti.Before(tj)
+	}
+	return h[i].key < h[j].key
+}
+func (h activeHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *activeHeap) Push(x any) {
+	qp := x.(*queuedPod)
+	qp.index = len(*h)
+	*h = append(*h, qp)
+}
+func (h *activeHeap) Pop() any {
+	old := *h
+	n := len(old)
+	qp := old[n-1]
+	old[n-1] = nil
+	qp.index = -1
+	*h = old[:n-1]
+	return qp
+}
