@@ -60,8 +60,8 @@ func New(clock func() time.Duration) *Log {
 	return &Log{clock: clock, hash: sha256.New()}
 }
 
-// WriteTo makes the log copy every entry, as one JSON line, to w.
-func (l *Log) WriteTo(w io.Writer) { l.out = w }
+// SetOutput makes the log copy every entry, as one JSON line, to w.
+func (l *Log) SetOutput(w io.Writer) { l.out = w }
 
 // Subscribe calls fn with every entry after it is appended; fn must not keep the pointer.
 func (l *Log) Subscribe(fn func(*Entry)) { l.watchers = append(l.watchers, fn) }

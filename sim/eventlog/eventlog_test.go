@@ -11,7 +11,7 @@ func TestAppendWritesHashesAndNotifies(t *testing.T) {
 	now := 90 * time.Second
 	l := New(func() time.Duration { return now })
 	var out bytes.Buffer
-	l.WriteTo(&out)
+	l.SetOutput(&out)
 	var seen []string
 	l.Subscribe(func(e *Entry) { seen = append(seen, e.Reason) })
 	l.Append(Entry{Actor: "system:admin", Verb: "create", Resource: "pods", Namespace: "default", Name: "web", Revision: 7, Code: 201})
