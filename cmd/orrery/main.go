@@ -1,0 +1,270 @@
+// Command orrery runs Kubernetes clusters in simulation: `orrery run` plays the default
+// scenario, `orrery run FILE` a scenario file, `orrery validate FILE...` checks scenarios
+// and manifests, `orrery scenarios` lists the built-in ones.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/orrery-sim/orrery/model"
+	"github.com/orrery-sim/orrery/reports"
+	"github.com/orrery-sim/orrery/scenarios"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitBadInput = 2
+)
+
+// inputError marks bad input or usage (exit 2).
+type inputError struct{ err error }
+
+func (e inputError) Error() string { return e.err.Error() }
+func (e inputError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// execute runs the command line and returns the exit code.
+func execute(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "error: "+strings.ReplaceAll(err.Error(), "\n", "\nerror: "))
+	var ie inputError
+	var el model.ErrorList
+	if errors.As(err, &ie) || errors.As(err, &el) || strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
+		return exitBadInput
+	}
+	return exitFailed
+}
+
+func newRoot(stdout io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "orrery",
+		Short:         "A deterministic discrete-event simulator of a Kubernetes cluster",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRun(stdout), newValidate(stdout), newScenarios(stdout))
+	return root
+}
+
+func loadScenario(args []string) (*scenarios.Scenario, error) {
+	if len(args) == 0 {
+		return scenarios.LoadBuiltin(scenarios.Default)
+	}
+	arg := args[0]
+	if _, err := os.Stat(arg); err != nil {
+		for _, b := range scenarios.Builtin() {
+			if b == arg {
+				return scenarios.LoadBuiltin(arg)
+			}
+		}
+		return nil, inputError{fmt.Errorf("scenario %q: %w", arg, err)}
+	}
+	s, err := scenarios.LoadFile(arg)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	return s, nil
+}
+
+func newRun(stdout io.Writer) *cobra.Command {
+	var (
+		seed   uint64
+		until  time.Duration
+		output string
+		events string
+		outDir string
+	)
+	cmd := &cobra.Command{
+		Use:   "run [SCENARIO]",
+		Short: "Run a scenario (the built-in default when none is given)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "table" && output != "json" {
+				return inputError{fmt.Errorf("-o %q: want table or json", output)}
+			}
+			s, err := loadScenario(args)
+			if err != nil {
+				return err
+			}
+			opts := scenarios.RunOptions{Until: until}
+			if cmd.Flags().Changed("seed") {
+				opts.Seed = &seed
+			}
+			var ev *atomicFile
+			if events != "" {
+				if ev, err = createAtomic(events); err != nil {
+					return inputError{err}
+				}
+				defer ev.abort()
+				opts.Events = ev
+			}
+			run, err := s.Run(opts)
+			if err != nil {
+				return err
+			}
+			res, err := reports.Summarize(run)
+			if err != nil {
+				return err
+			}
+			if ev != nil {
+				if err := ev.commit(); err != nil {
+					return err
+				}
+			}
+			if outDir != "" {
+				if err := writeResults(outDir, res); err != nil {
+					return err
+				}
+			}
+			if output == "json" {
+				return reports.WriteJSON(stdout, res)
+			}
+			return reports.WriteText(stdout, res)
+		},
+	}
+	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed for every random choice (default: the scenario's)")
+	cmd.Flags().DurationVar(&until, "until", 0, "virtual time to run for (default: the scenario's duration)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().StringVar(&events, "events", "", "write the event log (JSON lines) to this file")
+	cmd.Flags().StringVar(&outDir, "out", "", "write results.json into this directory")
+	return cmd
+}
+
+func newValidate(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check scenarios and Kubernetes manifests without running them",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			var all model.ErrorList
+			for _, f := range args {
+				if err := validateFile(f); err != nil {
+					var el model.ErrorList
+					if errors.As(err, &el) {
+						all = append(all, el...)
+						continue
+					}
+					return inputError{err}
+				}
+				fmt.Fprintf(stdout, "%s: valid\n", f)
+			}
+			if len(all) > 0 {
+				return all
+			}
+			return nil
+		},
+	}
+}
+
+// validateFile checks a scenario (and what it references) or a manifest file.
+func validateFile(f string) error {
+	data, err := os.ReadFile(f)
+	if err != nil {
+		return err
+	}
+	if isScenario(data) {
+		_, err := scenarios.LoadFile(f)
+		return err
+	}
+	objs, err := model.Decode(f, data)
+	if err != nil {
+		return err
+	}
+	return model.Check(objs)
+}
+
+func isScenario(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "kind: "+scenarios.Kind {
+			return true
+		}
+	}
+	return false
+}
+
+func newScenarios(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "scenarios",
+		Short: "List the built-in scenarios",
+		Args:  cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			for _, name := range scenarios.Builtin() {
+				s, err := scenarios.LoadBuiltin(name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "%-20s %s\n", name, s.Metadata.Description)
+			}
+			return nil
+		},
+	}
+}
+
+// atomicFile is written to a temporary file beside its target and renamed into place on
+// commit, so readers never see half a file.
+type atomicFile struct {
+	*os.File
+	target string
+	done   bool
+}
+
+func createAtomic(target string) (*atomicFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", target, err)
+	}
+	return &atomicFile{File: f, target: target}, nil
+}
+
+func (a *atomicFile) commit() error {
+	if err := a.Sync(); err != nil {
+		return err
+	}
+	if err := a.Close(); err != nil {
+		return err
+	}
+	a.done = true
+	return os.Rename(a.Name(), a.target)
+}
+
+func (a *atomicFile) abort() {
+	if !a.done {
+		a.Close()
+		os.Remove(a.Name())
+	}
+}
+
+func writeResults(dir string, res *reports.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := createAtomic(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return err
+	}
+	defer f.abort()
+	if err := reports.WriteJSON(f, res); err != nil {
+		return err
+	}
+	return f.commit()
+}

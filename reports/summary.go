@@ -1,0 +1,204 @@
+// Package reports turns a finished run into what people and programs read: a timeline of
+// the events that matter, tables of nodes and workloads, and a JSON result with the
+// event-log hash.
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/orrery-sim/orrery/model"
+	"github.com/orrery-sim/orrery/scenarios"
+	"github.com/orrery-sim/orrery/sim/apiserver"
+)
+
+// Version is Orrery's version, recorded in every result.
+const Version = "0.1.0-dev"
+
+// TimelineReasons are the component actions shown in a run's timeline.
+var TimelineReasons = map[string]bool{
+	"Starting": true, "Scheduled": true, "Started": true, "FailedScheduling": true,
+	"ScalingReplicaSet": true, "SuccessfulCreate": true, "SuccessfulDelete": true,
+	"NodeCrash": true, "NodeRecover": true, "NodeNotReady": true, "NodeTainted": true, "NodeReady": true,
+	"TaintManagerEviction": true, "Killing": true, "OutOfcpu": true, "OutOfmemory": true, "OutOfpods": true,
+}
+
+// TimelineEntry is one line of the timeline.
+type TimelineEntry struct {
+	At      string `json:"at"`
+	Actor   string `json:"actor"`
+	Reason  string `json:"reason"`
+	Object  string `json:"object"`
+	Message string `json:"message"`
+}
+
+// NodeRow is one node at the end of the run.
+type NodeRow struct {
+	Name   string   `json:"name"`
+	Ready  string   `json:"ready"`
+	Taints []string `json:"taints,omitempty"`
+	Pods   int      `json:"pods"`
+}
+
+// DeploymentRow is one Deployment at the end of the run.
+type DeploymentRow struct {
+	Name        string `json:"name"`
+	Desired     int32  `json:"desired"`
+	Ready       int32  `json:"ready"`
+	UpToDate    int32  `json:"upToDate"`
+	Available   int32  `json:"available"`
+	Terminating int    `json:"terminating"`
+}
+
+// Result is the machine-readable outcome of a run.
+type Result struct {
+	Orrery            string          `json:"orrery"`
+	KubernetesVersion string          `json:"kubernetesVersion"`
+	Scenario          string          `json:"scenario"`
+	Seed              uint64          `json:"seed"`
+	Duration          string          `json:"duration"`
+	EventLog          EventLogSummary `json:"eventLog"`
+	Timeline          []TimelineEntry `json:"timeline"`
+	Nodes             []NodeRow       `json:"nodes"`
+	Deployments       []DeploymentRow `json:"deployments"`
+}
+
+// EventLogSummary identifies the event log: its length and SHA-256.
+type EventLogSummary struct {
+	Entries uint64 `json:"entries"`
+	SHA256  string `json:"sha256"`
+}
+
+// Summarize reads the end state of a run through the API server, as the admin.
+func Summarize(r *scenarios.Run) (*Result, error) {
+	c := r.Cluster
+	res := &Result{
+		Orrery: Version, KubernetesVersion: model.KubernetesVersion,
+		Scenario: r.Scenario.Metadata.Name, Seed: r.Seed, Duration: r.Duration.String(),
+		EventLog: EventLogSummary{Entries: c.Log.Len(), SHA256: c.Log.Hash()},
+		Timeline: []TimelineEntry{},
+	}
+	for _, e := range r.Actions {
+		if !TimelineReasons[e.Reason] {
+			continue
+		}
+		obj := e.Name
+		if e.Namespace != "" {
+			obj = e.Namespace + "/" + e.Name
+		}
+		res.Timeline = append(res.Timeline, TimelineEntry{At: fmtAt(e.At), Actor: e.Actor, Reason: e.Reason, Object: strings.TrimSuffix(e.Resource, "s") + "/" + obj, Message: e.Message})
+	}
+	pods, err := c.Admin.List("pods", "", apiserver.Filter{}, true)
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	perNode := map[string]int{}
+	terminating := map[string]int{} // by owner name prefix (ReplicaSet)
+	for _, o := range pods.Items {
+		p := o.(*corev1.Pod)
+		if p.Spec.NodeName != "" && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+			perNode[p.Spec.NodeName]++
+		}
+		if p.DeletionTimestamp != nil {
+			for _, ref := range p.OwnerReferences {
+				terminating[p.Namespace+"/"+ref.Name]++
+			}
+		}
+	}
+	nodes, err := c.Admin.List("nodes", "", apiserver.Filter{}, true)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	for _, o := range nodes.Items {
+		n := o.(*corev1.Node)
+		row := NodeRow{Name: n.Name, Ready: "Unknown", Pods: perNode[n.Name]}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				row.Ready = string(cond.Status)
+			}
+		}
+		for _, t := range n.Spec.Taints {
+			row.Taints = append(row.Taints, t.Key+":"+string(t.Effect))
+		}
+		res.Nodes = append(res.Nodes, row)
+	}
+	deploys, err := c.Admin.List("deployments", "", apiserver.Filter{}, true)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	rss, err := c.Admin.List("replicasets", "", apiserver.Filter{}, true)
+	if err != nil {
+		return nil, fmt.Errorf("list replicasets: %w", err)
+	}
+	for _, o := range deploys.Items {
+		d := o.(*appsv1.Deployment)
+		row := DeploymentRow{Name: d.Namespace + "/" + d.Name, Desired: 1, Ready: d.Status.ReadyReplicas, UpToDate: d.Status.UpdatedReplicas, Available: d.Status.AvailableReplicas}
+		if d.Spec.Replicas != nil {
+			row.Desired = *d.Spec.Replicas
+		}
+		for _, ro := range rss.Items {
+			rs := ro.(*appsv1.ReplicaSet)
+			for _, ref := range rs.OwnerReferences {
+				if ref.UID == d.UID {
+					row.Terminating += terminating[rs.Namespace+"/"+rs.Name]
+				}
+			}
+		}
+		res.Deployments = append(res.Deployments, row)
+	}
+	sort.Slice(res.Deployments, func(i, j int) bool { return res.Deployments[i].Name < res.Deployments[j].Name })
+	return res, nil
+}
+
+// fmtAt prints a virtual time as a duration from the start, aligned for the timeline.
+func fmtAt(d time.Duration) string {
+	return d.Round(time.Millisecond).String()
+}
+
+// WriteJSON writes the result as indented JSON.
+func WriteJSON(w io.Writer, res *Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
+}
+
+// WriteText writes the timeline, the node and workload tables and the event-log hash.
+func WriteText(w io.Writer, res *Result) error {
+	fmt.Fprintf(w, "Scenario %s, seed %d, %s of virtual time (Kubernetes %s behaviour)\n\n", res.Scenario, res.Seed, res.Duration, res.KubernetesVersion)
+	fmt.Fprintln(w, "Timeline")
+	for _, e := range res.Timeline {
+		fmt.Fprintf(w, "  %10s  %-20s %-30s %s\n", e.At, e.Reason, e.Object, e.Message)
+	}
+	fmt.Fprintln(w)
+	nt := tablewriter.NewWriter(w)
+	nt.Header("Node", "Ready", "Running pods", "Taints")
+	for _, n := range res.Nodes {
+		if err := nt.Append(n.Name, n.Ready, fmt.Sprint(n.Pods), strings.Join(n.Taints, ", ")); err != nil {
+			return err
+		}
+	}
+	if err := nt.Render(); err != nil {
+		return err
+	}
+	dt := tablewriter.NewWriter(w)
+	dt.Header("Deployment", "Ready", "Up-to-date", "Available", "Terminating")
+	for _, d := range res.Deployments {
+		if err := dt.Append(d.Name, fmt.Sprintf("%d/%d", d.Ready, d.Desired), fmt.Sprint(d.UpToDate), fmt.Sprint(d.Available), fmt.Sprint(d.Terminating)); err != nil {
+			return err
+		}
+	}
+	if err := dt.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nEvent log: %d entries, sha256 %s\n", res.EventLog.Entries, res.EventLog.SHA256)
+	return nil
+}
+

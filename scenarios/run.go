@@ -1,0 +1,95 @@
+package scenarios
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/orrery-sim/orrery/sim"
+	"github.com/orrery-sim/orrery/sim/eventlog"
+	"github.com/orrery-sim/orrery/sim/loop"
+)
+
+// RunOptions adjust a run.
+type RunOptions struct {
+	// Seed overrides the scenario's seed when not nil.
+	Seed *uint64
+	// Until overrides the scenario's duration when positive.
+	Until time.Duration
+	// Events, when set, receives the event log as JSON lines.
+	Events io.Writer
+}
+
+// Run is a finished run.
+type Run struct {
+	Scenario *Scenario
+	Seed     uint64
+	Duration time.Duration
+	Cluster  *sim.Cluster
+	// Actions are the component actions of the run, in order.
+	Actions []eventlog.Entry
+}
+
+// Run builds the scenario's cluster, applies its manifests at 0s, schedules its timeline
+// and runs it for its duration.
+func (s *Scenario) Run(opts RunOptions) (*Run, error) {
+	seed := uint64(1)
+	if s.Spec.Seed != nil {
+		seed = *s.Spec.Seed
+	}
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	d := s.Spec.Duration.Duration
+	if opts.Until > 0 {
+		d = opts.Until
+	}
+	l := loop.New(seed)
+	log := eventlog.New(l.Elapsed)
+	if opts.Events != nil {
+		log.SetOutput(opts.Events)
+	}
+	r := &Run{Scenario: s, Seed: seed, Duration: d}
+	log.Subscribe(func(e *eventlog.Entry) {
+		if e.IsAction() {
+			r.Actions = append(r.Actions, *e)
+		}
+	})
+	c, err := sim.NewWithLog(sim.Config{Seed: seed, Nodes: s.Nodes()}, l, log)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
+	}
+	r.Cluster = c
+	objs := make([]runtime.Object, len(s.Objects))
+	for i, o := range s.Objects {
+		objs[i] = o.Obj
+	}
+	if err := c.Apply(objs...); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
+	}
+	for _, e := range s.Spec.Timeline {
+		s.schedule(c, e)
+	}
+	c.RunFor(d)
+	if err := log.Err(); err != nil {
+		return nil, fmt.Errorf("write event log: %w", err)
+	}
+	return r, nil
+}
+
+// schedule puts one timeline event on the loop; faults are events like any other, so a
+// failure replays exactly.
+func (s *Scenario) schedule(c *sim.Cluster, e Event) {
+	f := e.Fault
+	switch f.Kind {
+	case FaultNodeCrash:
+		c.Loop.At(loop.Epoch.Add(e.At.Duration), func() { _ = c.CrashNode(f.Node) })
+		if f.For != nil {
+			c.Loop.At(loop.Epoch.Add(e.At.Duration+f.For.Duration), func() { _ = c.RecoverNode(f.Node) })
+		}
+	case FaultNodeRecover:
+		c.Loop.At(loop.Epoch.Add(e.At.Duration), func() { _ = c.RecoverNode(f.Node) })
+	}
+}

@@ -1,0 +1,393 @@
+// Package scenarios reads Orrery scenarios — the cluster to build, the manifests to apply,
+// the faults to inject and how long to run — and holds the built-in scenarios embedded in
+// the binary. The schema (orrery.dev/v1alpha1, kind Scenario) is documented in README.md
+// beside this file.
+package scenarios
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/orrery-sim/orrery/model"
+)
+
+// APIVersion and Kind identify a scenario document.
+const (
+	APIVersion = "orrery.dev/v1alpha1"
+	Kind       = "Scenario"
+	// Default is the built-in scenario `orrery run` runs without an argument.
+	Default = "node-failure"
+)
+
+//go:embed builtin
+var builtin embed.FS
+
+// Duration is a Go duration written as a string ("90s", "5m").
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: invalid duration %q: want a non-negative Go duration such as 90s or 5m", n.Line, s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// Scenario is one scenario document.
+type Scenario struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name        string `yaml:"name"`
+		Description string `yaml:"description"`
+	} `yaml:"metadata"`
+	Spec Spec `yaml:"spec"`
+
+	// File is where the scenario was read from; Objects are its decoded manifests.
+	File    string         `yaml:"-"`
+	Objects []model.Object `yaml:"-"`
+	root    *yaml.Node
+}
+
+// Spec is what a scenario asks for.
+type Spec struct {
+	// Seed is the default seed (the --seed flag overrides it).
+	Seed *uint64 `yaml:"seed"`
+	// Duration is how long the run lasts in virtual time.
+	Duration Duration `yaml:"duration"`
+	Cluster  Cluster  `yaml:"cluster"`
+	// Manifests are Kubernetes YAML files, relative to the scenario file, applied at 0s.
+	Manifests []string `yaml:"manifests"`
+	// Timeline lists timed events.
+	Timeline []Event `yaml:"timeline"`
+}
+
+// Cluster lists the nodes, singly or as pools.
+type Cluster struct {
+	Nodes     []NodeSpec `yaml:"nodes"`
+	NodePools []NodePool `yaml:"nodePools"`
+}
+
+// NodeSpec is one node.
+type NodeSpec struct {
+	Name     string            `yaml:"name"`
+	Capacity map[string]string `yaml:"capacity"`
+	Labels   map[string]string `yaml:"labels"`
+}
+
+// NodePool is count nodes named <name>-1 … <name>-<count>, spread over zones round-robin.
+type NodePool struct {
+	Name     string            `yaml:"name"`
+	Count    int               `yaml:"count"`
+	Zones    []string          `yaml:"zones"`
+	Capacity map[string]string `yaml:"capacity"`
+	Labels   map[string]string `yaml:"labels"`
+}
+
+// Event is one timeline entry.
+type Event struct {
+	At    Duration `yaml:"at"`
+	Fault *Fault   `yaml:"fault"`
+}
+
+// Fault kinds.
+const (
+	FaultNodeCrash   = "NodeCrash"
+	FaultNodeRecover = "NodeRecover"
+)
+
+// Fault is a failure to inject (or end).
+type Fault struct {
+	Kind string `yaml:"kind"`
+	Node string `yaml:"node"`
+	// For, on a NodeCrash, recovers the node after this long.
+	For *Duration `yaml:"for"`
+}
+
+// Builtin returns the names of the embedded scenarios, sorted.
+func Builtin() []string {
+	entries, _ := fs.ReadDir(builtin, "builtin")
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LoadBuiltin loads an embedded scenario by name.
+func LoadBuiltin(name string) (*Scenario, error) {
+	p := path.Join("builtin", name, "scenario.yaml")
+	if _, err := fs.Stat(builtin, p); err != nil {
+		return nil, fmt.Errorf("no built-in scenario %q (have: %s)", name, strings.Join(Builtin(), ", "))
+	}
+	return load(builtin, p, "builtin:"+name+"/")
+}
+
+// LoadFile loads a scenario file and the manifests it references.
+func LoadFile(file string) (*Scenario, error) {
+	dir, base := filepath.Split(file)
+	if dir == "" {
+		dir = "."
+	}
+	return load(os.DirFS(dir), base, dir)
+}
+
+// load reads a scenario from fsys; display prefixes file names in messages.
+func load(fsys fs.FS, name, display string) (*Scenario, error) {
+	shown := displayName(display, name)
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("read scenario: %w", err)
+	}
+	s, err := Parse(shown, data)
+	if err != nil {
+		return nil, err
+	}
+	var errs model.ErrorList
+	for i, m := range s.Spec.Manifests {
+		p := path.Clean(path.Join(path.Dir(name), filepath.ToSlash(m)))
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			errs = append(errs, &model.FieldError{File: shown, Doc: 1, Line: s.lineOf(fmt.Sprintf("spec.manifests[%d]", i)), Field: fmt.Sprintf("spec.manifests[%d]", i), Detail: fmt.Sprintf("cannot read %q: %v", m, unwrapPathError(err))})
+			continue
+		}
+		objs, err := model.Decode(displayName(display, p), b)
+		if err != nil {
+			var el model.ErrorList
+			if errors.As(err, &el) {
+				errs = append(errs, el...)
+				continue
+			}
+			return nil, err
+		}
+		s.Objects = append(s.Objects, objs...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if err := model.Check(s.Objects); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func displayName(prefix, name string) string {
+	if prefix == "./" || prefix == "." {
+		return name
+	}
+	if strings.HasPrefix(prefix, "builtin:") {
+		return prefix + path.Base(name)
+	}
+	return filepath.Join(prefix, filepath.FromSlash(name))
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Parse decodes and validates a scenario document (without reading its manifests).
+func Parse(file string, data []byte) (*Scenario, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, model.ErrorList{{File: file, Doc: 1, Detail: err.Error()}}
+	}
+	s := &Scenario{File: file, root: &root}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(s); err != nil {
+		return nil, model.ErrorList{{File: file, Doc: 1, Detail: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	if errs := s.validate(); len(errs) > 0 {
+		return nil, errs
+	}
+	return s, nil
+}
+
+func (s *Scenario) errorf(field, format string, args ...any) *model.FieldError {
+	return &model.FieldError{File: s.File, Doc: 1, Line: s.lineOf(field), Kind: Kind, Name: s.Metadata.Name, Field: field, Detail: fmt.Sprintf(format, args...)}
+}
+
+func (s *Scenario) validate() model.ErrorList {
+	var errs model.ErrorList
+	if s.APIVersion != APIVersion || s.Kind != Kind {
+		errs = append(errs, s.errorf("kind", "expected apiVersion %q and kind %q, got %q and %q", APIVersion, Kind, s.APIVersion, s.Kind))
+	}
+	if s.Spec.Duration.Duration <= 0 {
+		errs = append(errs, s.errorf("spec.duration", "Required value: a positive duration such as 15m"))
+	}
+	names := map[string]bool{}
+	addNode := func(field, name string, capacity, labels map[string]string) {
+		for _, msg := range validation.IsDNS1123Subdomain(name) {
+			errs = append(errs, s.errorf(field+".name", "Invalid value: %q: %s", name, msg))
+		}
+		if names[name] {
+			errs = append(errs, s.errorf(field+".name", "Duplicate value: %q", name))
+		}
+		names[name] = true
+		for _, k := range sortedKeys(capacity) {
+			if _, err := resource.ParseQuantity(capacity[k]); err != nil {
+				errs = append(errs, s.errorf(field+".capacity."+k, "Invalid value: %q: %v", capacity[k], err))
+			}
+		}
+		if _, ok := capacity["cpu"]; !ok {
+			errs = append(errs, s.errorf(field+".capacity.cpu", "Required value"))
+		}
+		if _, ok := capacity["memory"]; !ok {
+			errs = append(errs, s.errorf(field+".capacity.memory", "Required value"))
+		}
+		for _, k := range sortedKeys(labels) {
+			for _, msg := range validation.IsQualifiedName(k) {
+				errs = append(errs, s.errorf(field+".labels", "Invalid value: %q: %s", k, msg))
+			}
+		}
+	}
+	for i, n := range s.Spec.Cluster.Nodes {
+		addNode(fmt.Sprintf("spec.cluster.nodes[%d]", i), n.Name, n.Capacity, n.Labels)
+	}
+	for i, p := range s.Spec.Cluster.NodePools {
+		field := fmt.Sprintf("spec.cluster.nodePools[%d]", i)
+		if p.Count <= 0 {
+			errs = append(errs, s.errorf(field+".count", "Invalid value: %d: must be greater than 0", p.Count))
+		}
+		for j := 1; j <= p.Count; j++ {
+			addNode(field, p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels)
+		}
+	}
+	if len(names) == 0 {
+		errs = append(errs, s.errorf("spec.cluster", "Required value: at least one node or node pool"))
+	}
+	for i, e := range s.Spec.Timeline {
+		field := fmt.Sprintf("spec.timeline[%d]", i)
+		if e.Fault == nil {
+			errs = append(errs, s.errorf(field, "Required value: an event needs a fault"))
+			continue
+		}
+		switch e.Fault.Kind {
+		case FaultNodeCrash, FaultNodeRecover:
+			if !names[e.Fault.Node] {
+				errs = append(errs, s.errorf(field+".fault.node", "Not found: %q: no such node in spec.cluster", e.Fault.Node))
+			}
+		default:
+			errs = append(errs, s.errorf(field+".fault.kind", "Unsupported value: %q: supported values: %q, %q", e.Fault.Kind, FaultNodeCrash, FaultNodeRecover))
+		}
+	}
+	return errs
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// lineOf finds the line of a field path such as spec.cluster.nodes[1].capacity.cpu in the
+// scenario's YAML (the nearest existing ancestor's line when the field is absent).
+func (s *Scenario) lineOf(field string) int {
+	n := s.root
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, part := range strings.Split(field, ".") {
+		name, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			name = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		next := (*yaml.Node)(nil)
+		if n.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == name {
+					next = n.Content[j+1]
+					line = n.Content[j].Line
+				}
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// Nodes returns the node objects the scenario's cluster has, in the order listed.
+func (s *Scenario) Nodes() []*corev1.Node {
+	var out []*corev1.Node
+	mk := func(name string, capacity, labels map[string]string, zone string) *corev1.Node {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+		for k, v := range labels {
+			n.Labels[k] = v
+		}
+		n.Labels[corev1.LabelHostname] = name
+		n.Labels[corev1.LabelOSStable] = "linux"
+		n.Labels[corev1.LabelArchStable] = "amd64"
+		if zone != "" {
+			n.Labels[corev1.LabelTopologyZone] = zone
+		}
+		n.Status.Capacity = corev1.ResourceList{}
+		for k, v := range capacity {
+			n.Status.Capacity[corev1.ResourceName(k)] = resource.MustParse(v) // validated
+		}
+		if _, ok := n.Status.Capacity[corev1.ResourcePods]; !ok {
+			n.Status.Capacity[corev1.ResourcePods] = resource.MustParse("110")
+		}
+		n.Status.Allocatable = n.Status.Capacity.DeepCopy()
+		return n
+	}
+	for _, n := range s.Spec.Cluster.Nodes {
+		out = append(out, mk(n.Name, n.Capacity, n.Labels, ""))
+	}
+	for _, p := range s.Spec.Cluster.NodePools {
+		for j := 1; j <= p.Count; j++ {
+			zone := ""
+			if len(p.Zones) > 0 {
+				zone = p.Zones[(j-1)%len(p.Zones)]
+			}
+			out = append(out, mk(p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels, zone))
+		}
+	}
+	return out
+}

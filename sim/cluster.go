@@ -1,0 +1,174 @@
+// Package sim assembles a simulated cluster: one event loop, the API server, the
+// controller manager, the scheduler and one kubelet per node, each with its own identity,
+// wired the way a real cluster is — every component talks only to the API server.
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/orrery-sim/orrery/sim/apiserver"
+	"github.com/orrery-sim/orrery/sim/controllers"
+	"github.com/orrery-sim/orrery/sim/controllers/deployment"
+	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
+	"github.com/orrery-sim/orrery/sim/controllers/replicaset"
+	"github.com/orrery-sim/orrery/sim/controllers/tainteviction"
+	"github.com/orrery-sim/orrery/sim/eventlog"
+	"github.com/orrery-sim/orrery/sim/informer"
+	"github.com/orrery-sim/orrery/sim/kubelet"
+	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/scheduler"
+)
+
+// Config describes a cluster to build.
+type Config struct {
+	// Seed drives every random choice of the run.
+	Seed uint64
+	// Nodes are the nodes' objects (name, labels, capacity, taints), registered by their
+	// kubelets at the start.
+	Nodes []*corev1.Node
+	// API configures the API server (watch latency, compaction).
+	API apiserver.Options
+	// NodeLifecycle overrides the node lifecycle controller's timings.
+	NodeLifecycle nodelifecycle.Options
+}
+
+// Cluster is a running simulated cluster.
+type Cluster struct {
+	Loop      *loop.Loop
+	Log       *eventlog.Log
+	API       *apiserver.Server
+	Admin     *apiserver.Client
+	Scheduler *scheduler.Scheduler
+	kubelets  map[string]*kubelet.Kubelet
+	nodeNames []string
+}
+
+// Actor is the identity the simulator records its own actions (faults) under.
+const Actor = "orrery"
+
+// New builds a cluster and starts every component at virtual time zero.
+func New(cfg Config) (*Cluster, error) {
+	l := loop.New(cfg.Seed)
+	log := eventlog.New(l.Elapsed)
+	return NewWithLog(cfg, l, log)
+}
+
+// NewWithLog builds a cluster on the given loop and event log (so that a caller can attach
+// an output to the log before anything is recorded).
+func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
+	api, err := apiserver.New(l, log, cfg.API)
+	if err != nil {
+		return nil, fmt.Errorf("start API server: %w", err)
+	}
+	c := &Cluster{Loop: l, Log: log, API: api, kubelets: map[string]*kubelet.Kubelet{}}
+	c.Admin = api.ClientFor(apiserver.User{Name: apiserver.AdminUser, Groups: []string{apiserver.MastersGroup}})
+
+	// Kubelets first: they register the nodes.
+	for _, n := range cfg.Nodes {
+		if _, dup := c.kubelets[n.Name]; dup {
+			return nil, fmt.Errorf("node %q is listed twice", n.Name)
+		}
+		client := api.ClientFor(apiserver.NodeUser(n.Name))
+		images := []string{}
+		for _, img := range n.Status.Images {
+			images = append(images, img.Names...)
+		}
+		k := kubelet.New(l, log, client, kubelet.NewSimRuntime(l, images...), kubelet.Config{Node: n})
+		c.kubelets[n.Name] = k
+		c.nodeNames = append(c.nodeNames, n.Name)
+	}
+	sort.Strings(c.nodeNames)
+	for _, name := range c.nodeNames {
+		if err := c.kubelets[name].Start(); err != nil {
+			return nil, err
+		}
+	}
+
+	// The controller manager shares its informers between controllers, as upstream does.
+	cm := api.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser})
+	pods := informer.New(cm, "pods", "", apiserver.Filter{})
+	pods.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
+	pods.AddIndex(tainteviction.IndexNodeName, tainteviction.NodeNameIndex)
+	rss := informer.New(cm, "replicasets", "", apiserver.Filter{})
+	rss.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
+	deploys := informer.New(cm, "deployments", "", apiserver.Filter{})
+	nodes := informer.New(cm, "nodes", "", apiserver.Filter{})
+	leases := informer.New(cm, "leases", apiserver.NodeLeaseNamespace, apiserver.Filter{})
+	replicaset.New(l, log, cm, rss, pods)
+	deployment.New(l, log, cm, deploys, rss)
+	tainteviction.New(l, log, cm, pods, nodes)
+	nlc := nodelifecycle.New(l, log, cm, nodes, leases, cfg.NodeLifecycle)
+	for _, inf := range []*informer.Informer{nodes, leases, pods, rss, deploys} {
+		if err := inf.Start(); err != nil {
+			return nil, fmt.Errorf("controller manager: %w", err)
+		}
+	}
+	nlc.Start()
+
+	c.Scheduler = scheduler.New(l, log, api.ClientFor(apiserver.User{Name: apiserver.SchedulerUser}))
+	if err := c.Scheduler.Start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// NodeNames returns the cluster's nodes in name order.
+func (c *Cluster) NodeNames() []string { return append([]string(nil), c.nodeNames...) }
+
+// Apply creates each object as the cluster admin, or updates it if it exists, as
+// `kubectl apply` would for these objects.
+func (c *Cluster) Apply(objs ...runtime.Object) error {
+	for _, obj := range objs {
+		_, err := c.Admin.Create(obj)
+		if apierrors.IsAlreadyExists(err) {
+			err = c.update(obj)
+		}
+		if err != nil {
+			m, _ := meta.Accessor(obj)
+			return fmt.Errorf("apply %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, m.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) update(obj runtime.Object) error {
+	obj = obj.DeepCopyObject()
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	m.SetResourceVersion("") // last write wins, as apply without a conflict check
+	_, err = c.Admin.Update(obj)
+	return err
+}
+
+// CrashNode stops a node's kubelet and kills its containers.
+func (c *Cluster) CrashNode(name string) error {
+	k, ok := c.kubelets[name]
+	if !ok {
+		return fmt.Errorf("crash: no node %q", name)
+	}
+	c.Log.Action(Actor, "NodeCrash", "nodes", "", name, fmt.Sprintf("Node %s crashed: kubelet and containers gone", name))
+	k.Crash()
+	return nil
+}
+
+// RecoverNode restarts a crashed node's kubelet.
+func (c *Cluster) RecoverNode(name string) error {
+	k, ok := c.kubelets[name]
+	if !ok {
+		return fmt.Errorf("recover: no node %q", name)
+	}
+	c.Log.Action(Actor, "NodeRecover", "nodes", "", name, fmt.Sprintf("Node %s is back: kubelet restarting", name))
+	return k.Start()
+}
+
+// RunFor advances the simulation by d of virtual time.
+func (c *Cluster) RunFor(d time.Duration) { c.Loop.RunFor(d) }
