@@ -287,7 +287,7 @@ func TestWritesInsideCallbacks(t *testing.T) {
 	// second writes too, after first.
 	mustWatch(t, s, "/a/", 0, func(ev Event) {
 		second.fn(ev)
-		if ev.KV.Key == "/a/1" {
+		if ev.KV.Key == "/a/1" && ev.PrevKV == nil {
 			mustApply(t, s, op{kind: "update", key: "/a/1"})
 		}
 	})
