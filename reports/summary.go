@@ -175,7 +175,7 @@ func WriteText(w io.Writer, res *Result) error {
 	fmt.Fprintf(w, "Scenario %s, seed %d, %s of virtual time (Kubernetes %s behaviour)\n\n", res.Scenario, res.Seed, res.Duration, res.KubernetesVersion)
 	fmt.Fprintln(w, "Timeline")
 	for _, e := range res.Timeline {
-		fmt.Fprintf(w, "  %10s  %-20s %-30s %s\n", e.At, e.Reason, e.Object, e.Message)
+		fmt.Fprintf(w, "  %10s  %-20s %-34s %s\n", e.At, e.Reason, e.Object, e.Message)
 	}
 	fmt.Fprintln(w)
 	nt := tablewriter.NewWriter(w)
@@ -189,7 +189,7 @@ func WriteText(w io.Writer, res *Result) error {
 		return err
 	}
 	dt := tablewriter.NewWriter(w)
-	dt.Header("Deployment", "Ready", "Up-to-date", "Available", "Terminating")
+	dt.Header("Deployment", "Ready", "Updated", "Available", "Terminating")
 	for _, d := range res.Deployments {
 		if err := dt.Append(d.Name, fmt.Sprintf("%d/%d", d.Ready, d.Desired), fmt.Sprint(d.UpToDate), fmt.Sprint(d.Available), fmt.Sprint(d.Terminating)); err != nil {
 			return err

@@ -275,8 +275,10 @@ func (c *Controller) drain(zone string, q *zoneQueue) {
 		name := q.nodes[0]
 		q.nodes = q.nodes[1:]
 		delete(q.queued, name)
-		obj, ok := c.nodes.Get("", name)
-		if !ok {
+		// Read the node from the API server: this pass may just have changed its
+		// conditions, which the informer has not seen yet.
+		obj, err := c.client.Get("nodes", "", name)
+		if err != nil {
 			continue
 		}
 		want := desiredTaint(obj.(*corev1.Node))
