@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orrery-sim/orrery/reports"
+)
+
+func runJSON(t *testing.T, args ...string) *reports.Result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if code := execute(append([]string{"run", "-o", "json"}, args...), &out, &errOut); code != 0 {
+		t.Fatalf("orrery run %v: exit %d: %s", args, code, errOut.String())
+	}
+	var res reports.Result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("decode result: %v", err)
+	}
+	return &res
+}
+
+// TestDeterminism: the same seed gives the same event log, whatever GOMAXPROCS is; another
+// seed gives another log.
+func TestDeterminism(t *testing.T) {
+	a := runJSON(t, "--seed", "5")
+	b := runJSON(t, "--seed", "5")
+	prev := runtime.GOMAXPROCS(1)
+	c := runJSON(t, "--seed", "5")
+	runtime.GOMAXPROCS(prev)
+	if a.EventLog.SHA256 != b.EventLog.SHA256 || a.EventLog.SHA256 != c.EventLog.SHA256 {
+		t.Fatalf("seed 5 gave %s, %s and (GOMAXPROCS=1) %s", a.EventLog.SHA256, b.EventLog.SHA256, c.EventLog.SHA256)
+	}
+	if d := runJSON(t, "--seed", "6"); d.EventLog.SHA256 == a.EventLog.SHA256 {
+		t.Fatal("seeds 5 and 6 gave the same event log: the seed reaches nothing")
+	}
+}
+
+func at(t *testing.T, s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestDefaultStory checks the default scenario's story against Kubernetes' timings: the
+// crash at 2m, NotReady 50 s (+ one 5 s monitor period at most) after the last heartbeat,
+// eviction 300 s after the NoExecute taint, and 3 replicas available at the end.
+func TestDefaultStory(t *testing.T) {
+	res := runJSON(t)
+	first := func(reason string) reports.TimelineEntry {
+		for _, e := range res.Timeline {
+			if e.Reason == reason {
+				return e
+			}
+		}
+		t.Fatalf("no %s in the timeline: %+v", reason, res.Timeline)
+		return reports.TimelineEntry{}
+	}
+	started := 0
+	for _, e := range res.Timeline {
+		if e.Reason == "Started" && at(t, e.At) < time.Minute {
+			started++
+		}
+	}
+	if started != 3 {
+		t.Errorf("%d pods started in the first minute, want 3", started)
+	}
+	crash, notReady, taint, evict := first("NodeCrash"), first("NodeNotReady"), first("NodeTainted"), first("TaintManagerEviction")
+	if crash.Object != "node/node-2" || at(t, crash.At) != 2*time.Minute {
+		t.Errorf("crash: %+v", crash)
+	}
+	if d := at(t, notReady.At) - at(t, crash.At); d < 40*time.Second || d > 55*time.Second {
+		t.Errorf("NotReady %v after the crash; want the 50 s grace after the last lease renewal (<= 10 s before the crash)", d)
+	}
+	if d := at(t, evict.At) - at(t, taint.At); d < 300*time.Second || d > 301*time.Second {
+		t.Errorf("eviction %v after the NoExecute taint, want 300 s", d)
+	}
+	replacement := false
+	for _, e := range res.Timeline {
+		if e.Reason == "Started" && at(t, e.At) > at(t, evict.At) && !strings.Contains(e.Message, "node-2") {
+			replacement = true
+		}
+	}
+	if !replacement {
+		t.Error("no replacement pod started after the eviction")
+	}
+	if len(res.Deployments) != 1 || res.Deployments[0].Available != 3 || res.Deployments[0].Ready != 3 {
+		t.Errorf("deployments at the end: %+v", res.Deployments)
+	}
+}
+
+func TestEventsAndResultsFiles(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	res := runJSON(t, "--until", "1m", "--events", events, "--out", dir)
+	data, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Count(string(data), "\n")
+	if uint64(lines) != res.EventLog.Entries {
+		t.Fatalf("events file has %d lines, result says %d entries", lines, res.EventLog.Entries)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results.json")); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+	if len(left) > 0 {
+		t.Fatalf("temporary files left behind: %v", left)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	badScenario := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badScenario, []byte("apiVersion: orrery.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  duration: 1m\n  cluster:\n    nodes:\n    - {name: n1, capacity: {cpu: lots, memory: 1Gi}}\n"), 0o644)
+	badManifest := filepath.Join(dir, "bad-manifest.yaml")
+	os.WriteFile(badManifest, []byte("apiVersion: apps/v1\nkind: Deploymnt\nmetadata: {name: x}\n"), 0o644)
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"run", "--until", "1s"}, 0, ""},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"run", "--seed", "x"}, 2, "invalid argument"},
+		{[]string{"run", filepath.Join(dir, "missing.yaml")}, 2, "missing.yaml"},
+		{[]string{"run", badScenario}, 2, "spec.cluster.nodes[0].capacity.cpu"},
+		{[]string{"validate", badScenario}, 2, "line 8"},
+		{[]string{"validate", badManifest}, 2, `no matches for kind "Deploymnt"`},
+		{[]string{"scenarios"}, 0, ""},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		got := execute(tt.args, &out, &errOut)
+		if got != tt.code || !strings.Contains(errOut.String(), tt.msg) {
+			t.Errorf("orrery %v: exit %d, stderr %q; want exit %d mentioning %q", tt.args, got, errOut.String(), tt.code, tt.msg)
+		}
+	}
+}
