@@ -201,4 +201,3 @@ func WriteText(w io.Writer, res *Result) error {
 	fmt.Fprintf(w, "\nEvent log: %d entries, sha256 %s\n", res.EventLog.Entries, res.EventLog.SHA256)
 	return nil
 }
-
