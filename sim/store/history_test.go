@@ -46,8 +46,8 @@ func TestCompact(t *testing.T) {
 				t.Errorf("CompactRevision() = %d, HistoryLen() = %d; want %d, %d",
 					s.CompactRevision(), s.HistoryLen(), tt.wantCompact, tt.wantHistory)
 			}
-			if len(s.hist.events) != tt.wantHistory {
-				t.Errorf("%d events held, want %d", len(s.hist.events), tt.wantHistory)
+			if s.hist.held() != tt.wantHistory {
+				t.Errorf("%d events held, want %d", s.hist.held(), tt.wantHistory)
 			}
 		})
 	}
@@ -110,9 +110,9 @@ func TestCompactInsideCallback(t *testing.T) {
 	if !slices.Equal(first.got, want) || !slices.Equal(second.got, want) {
 		t.Errorf("first got %q, second got %q; want %q", first.got, second.got, want)
 	}
-	if s.CompactRevision() != 3 || s.HistoryLen() != 1 || len(s.hist.events) != 1 {
+	if s.CompactRevision() != 3 || s.HistoryLen() != 1 || s.hist.held() != 1 {
 		t.Errorf("CompactRevision() = %d, HistoryLen() = %d, held %d; want 3, 1, 1",
-			s.CompactRevision(), s.HistoryLen(), len(s.hist.events))
+			s.CompactRevision(), s.HistoryLen(), s.hist.held())
 	}
 	mustApply(t, s, op{kind: "create", key: "/4"})
 	var r recorder
@@ -122,21 +122,61 @@ func TestCompactInsideCallback(t *testing.T) {
 	}
 }
 
-func TestTrimReleasesValues(t *testing.T) {
-	s := New()
-	for i := range 10 {
-		mustApply(t, s, op{kind: "create", key: fmt.Sprint("/k", i), value: i})
+func TestTrimAcrossChunks(t *testing.T) {
+	const n = 3*chunkSize + 10
+	tests := []struct {
+		name     string
+		compacts []int64
+	}{
+		{name: "inside the first chunk", compacts: []int64{8}},
+		{name: "at a chunk boundary", compacts: []int64{chunkSize + 1}},
+		{name: "just before a chunk boundary", compacts: []int64{chunkSize}},
+		{name: "several chunks at once", compacts: []int64{2*chunkSize + 7}},
+		{name: "stepwise", compacts: []int64{3, chunkSize - 1, chunkSize + 2, 2*chunkSize + 1, n}},
+		{name: "the last event", compacts: []int64{n}},
 	}
-	held := s.hist.events[:10:10] // the backing array as it was before the trim
-	if err := s.Compact(8); err != nil {
-		t.Fatal(err)
-	}
-	for i, ev := range held[:7] {
-		if ev.KV.Value != nil || ev.KV.Key != "" {
-			t.Fatalf("trimmed slot %d still holds %+v", i, ev)
-		}
-	}
-	if s.hist.at(8).KV.Key != "/k7" {
-		t.Errorf("event at 8 is %+v, want /k7", s.hist.at(8).KV)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New()
+			for i := range n {
+				mustApply(t, s, op{kind: "create", key: fmt.Sprint("/k", i), value: i})
+			}
+			held := slices.Clone(s.hist.chunks)
+			for _, rev := range tt.compacts {
+				if err := s.Compact(rev); err != nil {
+					t.Fatal(err)
+				}
+				if got, want := s.hist.held(), int(n-rev+1); got != want || s.HistoryLen() != want {
+					t.Fatalf("after Compact(%d): held %d, HistoryLen() %d, want %d", rev, got, s.HistoryLen(), want)
+				}
+				for r := rev; r <= n; r++ {
+					if got := s.hist.at(r).KV.ModRevision; got != r {
+						t.Fatalf("after Compact(%d): at(%d) has revision %d", rev, r, got)
+					}
+				}
+			}
+			// Every slot before the last compaction is cleared in the
+			// chunks that are still held, so its value can be collected.
+			// Whole chunks before it are dropped.
+			last := tt.compacts[len(tt.compacts)-1]
+			dropped := len(held) - len(s.hist.chunks)
+			if wantDropped := int(last-1) / chunkSize; dropped != wantDropped {
+				t.Errorf("dropped %d chunks, want %d", dropped, wantDropped)
+			}
+			for r := int64(1); r < last; r++ {
+				i := int(r - 1)
+				if i/chunkSize < dropped {
+					continue
+				}
+				if c := held[i/chunkSize]; c[i%chunkSize].KV.Value != nil {
+					t.Fatalf("slot of compacted revision %d still holds %+v", r, c[i%chunkSize].KV)
+				}
+			}
+			var got recorder
+			mustWatch(t, s, "/", last, got.fn)
+			if len(got.got) != int(n-last+1) {
+				t.Errorf("replay from %d gave %d events, want %d", last, len(got.got), n-last+1)
+			}
+		})
 	}
 }
