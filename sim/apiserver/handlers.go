@@ -57,6 +57,9 @@ func setGVK(obj runtime.Object, k *model.Kind) {
 	obj.GetObjectKind().SetGroupVersionKind(k.GVK)
 }
 
+// maxGenerateNameAttempts bounds the retries of a taken generated name.
+const maxGenerateNameAttempts = 8
+
 // create is the create path after authentication.
 func (s *Server) create(u User, in runtime.Object) (runtime.Object, error) {
 	k, err := kindOf(in)
@@ -73,11 +76,20 @@ func (s *Server) create(u User, in runtime.Object) (runtime.Object, error) {
 		m.SetNamespace("")
 	}
 	ns := m.GetNamespace()
-	if m.GetName() == "" && m.GetGenerateName() != "" {
-		m.SetName(m.GetGenerateName() + s.generateNameSuffix())
+	generate := m.GetName() == "" && m.GetGenerateName() != ""
+	var rev int64
+	// A generated name that is taken is generated again, as kube-apiserver retries
+	// (RetryGenerateName), up to maxGenerateNameAttempts times.
+	for attempt := 0; ; attempt++ {
+		if generate {
+			m.SetName(m.GetGenerateName() + s.generateNameSuffix())
+		}
+		rev, err = s.doCreate(u, k, obj)
+		if !generate || !apierrors.IsAlreadyExists(err) || attempt+1 >= maxGenerateNameAttempts {
+			break
+		}
 	}
 	name := m.GetName()
-	rev, err := s.doCreate(u, k, obj)
 	s.record(u, "create", k, "", ns, name, rev, err)
 	if err != nil {
 		return nil, err
