@@ -21,7 +21,7 @@ import (
 )
 
 // ValidateUpdate checks an update of old to obj as the API server would: Validate(obj)
-// plus the rules on immutable fields and metadata.
+// plus the rules on immutable fields and metadata (obj must carry a resourceVersion, as upstream requires).
 func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 	if obj == nil || old == nil || reflect.TypeOf(obj) != reflect.TypeOf(old) {
 		return field.ErrorList{field.Invalid(field.NewPath("kind"), fmt.Sprintf("%T", obj), fmt.Sprintf("may not change the type of an object from %T", old))}

@@ -128,7 +128,8 @@ func nameFuncFor(k *Kind) apivalidation.ValidateNameFunc {
 }
 
 // validateMeta validates object metadata; an empty namespace means "default", as kubectl
-// assumes, and a namespace on a cluster-scoped object is ignored, as the API server clears it.
+// assumes, a namespace on a cluster-scoped object is ignored, as the API server clears it,
+// and a generateName stands for the name the API server would generate from it.
 func validateMeta(m metav1.Object, namespaced bool, nameFn apivalidation.ValidateNameFunc) field.ErrorList {
 	if m == nil {
 		return nil
@@ -146,6 +147,10 @@ func validateMeta(m metav1.Object, namespaced bool, nameFn apivalidation.Validat
 	}
 	if !namespaced {
 		c.Namespace = ""
+	}
+	if c.Name == "" && c.GenerateName != "" {
+		// The API server generates the name (prefix plus five random characters) before validating.
+		c.Name = c.GenerateName + "xxxxx"
 	}
 	return apivalidation.ValidateObjectMeta(&c, namespaced, nameFn, field.NewPath("metadata"))
 }
