@@ -20,7 +20,9 @@ const (
 	// maxDepth bounds nesting, so that alias cycles and hostile input cannot exhaust the stack.
 	maxDepth = 200
 	// maxNodes bounds the nodes visited per document, so that alias expansion cannot explode.
-	maxNodes = 1 << 20
+	maxNodes = 1 << 18
+	// maxErrorsPerObject bounds the problems reported for one object.
+	maxErrorsPerObject = 50
 )
 
 var (
@@ -35,10 +37,12 @@ type decoder struct {
 	fields map[reflect.Type]map[string][]int
 
 	// The object being decoded, for error context.
-	doc, item  int
-	kind, name string
-	budget     int
-	failed     bool
+	doc, item      int
+	kind, name     string
+	budget         int
+	budgetReported bool
+	failed         bool
+	objErrs        int
 }
 
 func newDecoder(file string) *decoder {
@@ -52,6 +56,13 @@ func (d *decoder) fail(line int, path *field.Path, detail string) {
 		f = path.String()
 	}
 	d.failed = true
+	d.objErrs++
+	if d.objErrs > maxErrorsPerObject {
+		return
+	}
+	if d.objErrs == maxErrorsPerObject {
+		detail = "too many errors, the rest of this object is not reported"
+	}
 	d.errs = append(d.errs, &FieldError{File: d.file, Doc: d.doc, Item: d.item, Line: line, Kind: d.kind, Name: d.name, Field: f, Detail: detail})
 }
 
@@ -135,7 +146,7 @@ func isListOfKnownKind(apiVersion, kind string) bool {
 // list expands a kind: List into its items.
 func (d *decoder) list(root *yaml.Node) []Object {
 	var out []Object
-	d.budget = maxNodes
+	d.budget, d.budgetReported, d.objErrs = maxNodes, false, 0
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := unalias(root.Content[i]), root.Content[i+1]
 		switch k.Value {
@@ -166,7 +177,7 @@ func (d *decoder) list(root *yaml.Node) []Object {
 
 // object decodes one API object from a mapping node.
 func (d *decoder) object(n *yaml.Node) []Object {
-	d.kind, d.name, d.failed, d.budget = "", "", false, maxNodes
+	d.kind, d.name, d.failed, d.budget, d.budgetReported, d.objErrs = "", "", false, maxNodes, false, 0
 	if n.Kind != yaml.MappingNode {
 		d.fail(n.Line, nil, fmt.Sprintf("expected object, got %s", jsonType(n)))
 		return nil
@@ -308,8 +319,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path *field.Path, depth i
 	}
 	d.budget--
 	if d.budget < 0 {
-		if d.budget == -1 {
-			d.fail(n.Line, path, "document too large (too many nodes or aliases)")
+		if !d.budgetReported {
+			d.budgetReported = true
+			d.fail(n.Line, path, "document too large or nested too deep")
 		}
 		return
 	}
@@ -358,12 +370,21 @@ func (d *decoder) typeError(n *yaml.Node, path *field.Path, want string) {
 	d.fail(n.Line, path, fmt.Sprintf("expected %s, got %s", want, jsonType(n)))
 }
 
-// pairs returns the key/value pairs of a mapping, with YAML merge keys ('<<') expanded first.
+// pairs returns the key/value pairs of a mapping, with YAML merge keys ('<<') expanded first;
+// every pair counts against the document's budget, so merge fan-out cannot explode.
 func (d *decoder) pairs(n *yaml.Node, path *field.Path, depth int) [][2]*yaml.Node {
-	var out [][2]*yaml.Node
+	out := make([][2]*yaml.Node, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := unalias(n.Content[i]), n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" && depth < maxDepth {
+		d.budget--
+		if d.budget < 0 || depth >= maxDepth {
+			if !d.budgetReported {
+				d.budgetReported = true
+				d.fail(k.Line, path, "document too large or nested too deep")
+			}
+			return out
+		}
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
 			m := unalias(v)
 			switch m.Kind {
 			case yaml.MappingNode:
