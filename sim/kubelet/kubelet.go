@@ -310,7 +310,7 @@ func (k *Kubelet) admit(pod *corev1.Pod) (string, string) {
 	}
 	check := func(name string, r, u, c int64) (string, string) {
 		if r > 0 && r > c-u {
-			return "Outof" + name, fmt.Sprintf("Pod was rejected: Node didn't have enough resource: %s, requested: %d, used: %d, capacity: %d", name, r, u, c)
+			return "OutOf" + name, fmt.Sprintf("Pod was rejected: Node didn't have enough resource: %s, requested: %d, used: %d, capacity: %d", name, r, u, c)
 		}
 		return "", ""
 	}
