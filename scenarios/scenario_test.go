@@ -1,0 +1,97 @@
+package scenarios
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestBuiltinScenariosLoad(t *testing.T) {
+	names := Builtin()
+	if len(names) == 0 || names[0] != Default {
+		t.Fatalf("built-in scenarios %v, want %q among them", names, Default)
+	}
+	for _, n := range names {
+		s, err := LoadBuiltin(n)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if len(s.Objects) == 0 || len(s.Nodes()) == 0 {
+			t.Fatalf("%s: %d objects, %d nodes", n, len(s.Objects), len(s.Nodes()))
+		}
+	}
+	if _, err := LoadBuiltin("nope"); err == nil || !strings.Contains(err.Error(), "node-failure") {
+		t.Fatalf("unknown built-in: %v", err)
+	}
+}
+
+func TestNodePools(t *testing.T) {
+	s, err := Parse("s.yaml", []byte(`apiVersion: orrery.dev/v1alpha1
+kind: Scenario
+metadata: {name: pools}
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - {name: solo, capacity: {cpu: "2", memory: 4Gi}}
+    nodePools:
+    - {name: w, count: 3, zones: [z1, z2], capacity: {cpu: "4", memory: 8Gi, nvidia.com/gpu: "1"}, labels: {pool: w}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := s.Nodes()
+	var got []string
+	for _, n := range nodes {
+		got = append(got, n.Name+"@"+n.Labels[corev1.LabelTopologyZone])
+	}
+	if strings.Join(got, " ") != "solo@ w-1@z1 w-2@z2 w-3@z1" {
+		t.Fatalf("nodes %v", got)
+	}
+	w1 := nodes[1]
+	if q := w1.Status.Capacity[corev1.ResourceName("nvidia.com/gpu")]; q.Value() != 1 || w1.Labels["pool"] != "w" || w1.Status.Capacity.Pods().Value() != 110 {
+		t.Fatalf("w-1: %v %v", w1.Status.Capacity, w1.Labels)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	head := "apiVersion: orrery.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n"
+	tests := []struct {
+		name, body, want string
+	}{
+		{"unknown field", head + "  duration: 1m\n  clustr: {}\n", "line 6: field clustr not found"},
+		{"bad duration", head + "  duration: soon\n", `invalid duration "soon"`},
+		{"no duration", head + "  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n", "spec.duration: Required value"},
+		{"no nodes", head + "  duration: 1m\n", "spec.cluster: Required value"},
+		{"bad quantity", head + "  duration: 1m\n  cluster:\n    nodes:\n    - name: a\n      capacity: {cpu: lots, memory: 1Gi}\n", `line 9: spec.cluster.nodes[0].capacity.cpu: Invalid value: "lots"`},
+		{"bad node name", head + "  duration: 1m\n  cluster:\n    nodes: [{name: A_B, capacity: {cpu: '1', memory: 1Gi}}]\n", `spec.cluster.nodes[0].name: Invalid value: "A_B"`},
+		{"fault on unknown node", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, fault: {kind: NodeCrash, node: b}}\n", `spec.timeline[0].fault.node: Not found: "b"`},
+		{"unknown fault", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, fault: {kind: Meteor, node: a}}\n", `Unsupported value: "Meteor"`},
+		{"wrong kind", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n", `expected apiVersion "orrery.dev/v1alpha1"`},
+	}
+	for _, tt := range tests {
+		_, err := Parse("s.yaml", []byte(tt.body))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "s.yaml") {
+			t.Errorf("%s: error %v, want it to name s.yaml and contain %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestManifestErrorsNameTheManifest(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte("apiVersion: orrery.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  manifests: [app.yaml, missing.yaml]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad}\ndata: {k: v}\nbogus: 1\n"), 0o644)
+	_, err := LoadFile(filepath.Join(dir, "s.yaml"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"app.yaml: document 2", `unknown field "bogus"`, "spec.manifests[1]", `cannot read "missing.yaml"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+}
