@@ -11,6 +11,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -311,23 +312,11 @@ func (c *Controller) updateTaints(name string, fn func(*corev1.Node)) {
 		n := obj.(*corev1.Node)
 		before := append([]corev1.Taint(nil), n.Spec.Taints...)
 		fn(n)
-		if taintsEqual(before, n.Spec.Taints) {
+		if equality.Semantic.DeepEqual(before, n.Spec.Taints) {
 			return
 		}
 		if _, err = c.client.Update(n); err == nil || !apierrors.IsConflict(err) {
 			return
 		}
 	}
-}
-
-func taintsEqual(a, b []corev1.Taint) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Key != b[i].Key || a[i].Effect != b[i].Effect || a[i].Value != b[i].Value {
-			return false
-		}
-	}
-	return true
 }

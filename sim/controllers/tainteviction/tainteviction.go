@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -84,7 +85,7 @@ func noExecuteTaints(n *corev1.Node) []corev1.Taint {
 }
 
 func (c *Controller) nodeChanged(old, node *corev1.Node) {
-	if old != nil && taintsEqual(noExecuteTaints(old), noExecuteTaints(node)) {
+	if old != nil && equality.Semantic.DeepEqual(noExecuteTaints(old), noExecuteTaints(node)) {
 		return
 	}
 	taints := noExecuteTaints(node)
@@ -185,16 +186,4 @@ func (c *Controller) evict(ns, name string) {
 		return
 	}
 	c.log.Action(c.identity, "TaintManagerEviction", "pods", ns, name, fmt.Sprintf("Marking for deletion Pod %s/%s", ns, name))
-}
-
-func taintsEqual(a, b []corev1.Taint) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Key != b[i].Key || a[i].Value != b[i].Value || a[i].Effect != b[i].Effect {
-			return false
-		}
-	}
-	return true
 }
