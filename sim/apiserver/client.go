@@ -91,6 +91,26 @@ func (c *Client) Bind(b *corev1.Binding) error {
 	return c.s.bind(u, b)
 }
 
+// begin authenticates the client, resolves the resource and authorises verb on the whole
+// collection, as list and watch need.
+func (c *Client) begin(verb, resource, namespace string) (User, *model.Kind, string, error) {
+	u, err := c.user()
+	if err != nil {
+		return User{}, nil, "", err
+	}
+	k, err := lookupResource(resource)
+	if err != nil {
+		return User{}, nil, "", err
+	}
+	if !k.Namespaced {
+		namespace = ""
+	}
+	if err := c.s.authorize(attrs(u, verb, k, "", namespace, "")); err != nil {
+		return User{}, nil, "", err
+	}
+	return u, k, namespace, nil
+}
+
 // ListResult is a list response: the items and the revision they were read at.
 type ListResult struct {
 	Items           []runtime.Object
@@ -101,18 +121,8 @@ type ListResult struct {
 // order. With shared set the items are the stored objects themselves, which the caller
 // must not change (informers use that to avoid copying).
 func (c *Client) List(resource, namespace string, f Filter, shared bool) (*ListResult, error) {
-	u, err := c.user()
+	_, k, namespace, err := c.begin("list", resource, namespace)
 	if err != nil {
-		return nil, err
-	}
-	k, err := lookupResource(resource)
-	if err != nil {
-		return nil, err
-	}
-	if !k.Namespaced {
-		namespace = ""
-	}
-	if err := c.s.authorize(attrs(u, "list", k, "", namespace, "")); err != nil {
 		return nil, err
 	}
 	if (f.NodeName != "" || f.Unassigned) && k.Resource != "pods" {
@@ -137,18 +147,8 @@ func (c *Client) List(resource, namespace string, f Filter, shared bool) (*ListR
 // A resourceVersion older than the last compaction fails with 410 Gone ("too old resource
 // version").
 func (c *Client) Watch(resource, namespace string, f Filter, resourceVersion int64, fn func(WatchEvent)) (Watch, error) {
-	u, err := c.user()
+	_, k, namespace, err := c.begin("watch", resource, namespace)
 	if err != nil {
-		return Watch{}, err
-	}
-	k, err := lookupResource(resource)
-	if err != nil {
-		return Watch{}, err
-	}
-	if !k.Namespaced {
-		namespace = ""
-	}
-	if err := c.s.authorize(attrs(u, "watch", k, "", namespace, "")); err != nil {
 		return Watch{}, err
 	}
 	return c.s.addWatcher(k, namespace, f, resourceVersion, fn)
@@ -176,9 +176,9 @@ func (c *Client) Patch(resource, namespace, name string, pt types.PatchType, dat
 }
 
 func (s *Server) patch(u User, k *model.Kind, ns, name string, pt types.PatchType, data []byte, sub string) (runtime.Object, int64, error) {
-	cur, ok := s.store.Get(storageKey(k, ns, name))
-	if !ok {
-		return nil, 0, apierrors.NewNotFound(k.GroupResource(), name)
+	cur, err := s.authorizedGet(u, "patch", k, sub, ns, name)
+	if err != nil {
+		return nil, 0, err
 	}
 	old := cur.Value.(runtime.Object)
 	orig, err := json.Marshal(old)

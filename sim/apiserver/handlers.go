@@ -170,6 +170,19 @@ func (s *Server) afterWrite(k *model.Kind) {
 	}
 }
 
+// authorizedGet authorises verb on the object and returns its stored key-value (404 if
+// it does not exist).
+func (s *Server) authorizedGet(u User, verb string, k *model.Kind, sub, ns, name string) (store.KeyValue, error) {
+	if err := s.authorize(attrs(u, verb, k, sub, ns, name)); err != nil {
+		return store.KeyValue{}, err
+	}
+	cur, ok := s.store.Get(storageKey(k, ns, name))
+	if !ok {
+		return store.KeyValue{}, apierrors.NewNotFound(k.GroupResource(), name)
+	}
+	return cur, nil
+}
+
 // get returns a deep copy of the stored object.
 func (s *Server) get(u User, resource, ns, name string) (runtime.Object, error) {
 	k, err := lookupResource(resource)
@@ -179,12 +192,9 @@ func (s *Server) get(u User, resource, ns, name string) (runtime.Object, error) 
 	if !k.Namespaced {
 		ns = ""
 	}
-	if err := s.authorize(attrs(u, "get", k, "", ns, name)); err != nil {
+	kv, err := s.authorizedGet(u, "get", k, "", ns, name)
+	if err != nil {
 		return nil, err
-	}
-	kv, ok := s.store.Get(storageKey(k, ns, name))
-	if !ok {
-		return nil, apierrors.NewNotFound(k.GroupResource(), name)
 	}
 	return kv.Value.(runtime.Object).DeepCopyObject(), nil
 }
@@ -214,14 +224,11 @@ func (s *Server) doUpdate(u User, verb string, k *model.Kind, sub, ns, name stri
 	if sub != "" && !(sub == "status" && k.HasStatus) {
 		return nil, 0, apierrors.NewNotFound(schema.GroupResource{Group: k.GVK.Group, Resource: k.Resource + "/" + sub}, name)
 	}
-	if err := s.authorize(attrs(u, verb, k, sub, ns, name)); err != nil {
+	cur, err := s.authorizedGet(u, verb, k, sub, ns, name)
+	if err != nil {
 		return nil, 0, err
 	}
-	key := storageKey(k, ns, name)
-	cur, ok := s.store.Get(key)
-	if !ok {
-		return nil, 0, apierrors.NewNotFound(k.GroupResource(), name)
-	}
+	key := cur.Key
 	old := cur.Value.(runtime.Object)
 	m := accessor(obj)
 	want, err := parseRV(m.GetResourceVersion())
@@ -341,14 +348,11 @@ func (s *Server) delete(u User, resource, ns, name string, opts DeleteOptions) (
 }
 
 func (s *Server) doDelete(u User, k *model.Kind, ns, name string, opts DeleteOptions) (runtime.Object, int64, error) {
-	if err := s.authorize(attrs(u, "delete", k, "", ns, name)); err != nil {
+	cur, err := s.authorizedGet(u, "delete", k, "", ns, name)
+	if err != nil {
 		return nil, 0, err
 	}
-	key := storageKey(k, ns, name)
-	cur, ok := s.store.Get(key)
-	if !ok {
-		return nil, 0, apierrors.NewNotFound(k.GroupResource(), name)
-	}
+	key := cur.Key
 	old := cur.Value.(runtime.Object)
 	om := accessor(old)
 	if p := opts.Preconditions; p != nil {
@@ -427,7 +431,8 @@ func (s *Server) bind(u User, b *corev1.Binding) error {
 }
 
 func (s *Server) doBind(u User, k *model.Kind, ns string, b *corev1.Binding) (int64, error) {
-	if err := s.authorize(attrs(u, "create", k, "binding", ns, b.Name)); err != nil {
+	cur, err := s.authorizedGet(u, "create", k, "binding", ns, b.Name)
+	if err != nil {
 		return 0, err
 	}
 	if b.Target.Kind != "" && b.Target.Kind != "Node" {
@@ -436,11 +441,7 @@ func (s *Server) doBind(u User, k *model.Kind, ns string, b *corev1.Binding) (in
 	if b.Target.Name == "" {
 		return 0, apierrors.NewInvalid(schema.GroupKind{Kind: "Binding"}, b.Name, field.ErrorList{field.Required(field.NewPath("target", "name"), "")})
 	}
-	key := storageKey(k, ns, b.Name)
-	cur, ok := s.store.Get(key)
-	if !ok {
-		return 0, apierrors.NewNotFound(k.GroupResource(), b.Name)
-	}
+	key := cur.Key
 	pod := cur.Value.(*corev1.Pod)
 	gr := schema.GroupResource{Resource: "pods/binding"}
 	if pod.DeletionTimestamp != nil {
