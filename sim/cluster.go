@@ -102,7 +102,7 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 	nodes := informer.New(cm, "nodes", "", apiserver.Filter{})
 	leases := informer.New(cm, "leases", apiserver.NodeLeaseNamespace, apiserver.Filter{})
 	replicaset.New(l, log, cm, rss, pods)
-	deployment.New(l, log, cm, deploys, rss)
+	deployment.New(l, log, cm, deploys, rss, pods)
 	tainteviction.New(l, log, cm, pods, nodes)
 	nlc := nodelifecycle.New(l, log, cm, nodes, leases, cfg.NodeLifecycle)
 	for _, inf := range []*informer.Informer{nodes, leases, pods, rss, deploys} {

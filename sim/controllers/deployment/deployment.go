@@ -47,14 +47,15 @@ type Controller struct {
 	client   *apiserver.Client
 	deploys  *informer.Informer
 	rss      *informer.Informer
+	pods     *informer.Informer
 	queue    *controllers.Queue
 	identity string
 }
 
-// New returns the controller, writing through client as the controller manager. rss must
-// have the controllers.IndexOwner index.
-func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, deploys, rss *informer.Informer) *Controller {
-	c := &Controller{clock: clock, log: log, client: client, deploys: deploys, rss: rss, identity: apiserver.ControllerManagerUser}
+// New returns the controller, writing through client as the controller manager. rss and
+// pods must have the controllers.IndexOwner index; pods let Recreate wait for old pods.
+func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, deploys, rss, pods *informer.Informer) *Controller {
+	c := &Controller{clock: clock, log: log, client: client, deploys: deploys, rss: rss, pods: pods, identity: apiserver.ControllerManagerUser}
 	c.queue = controllers.NewQueue(clock, c.sync)
 	deploys.AddHandler(informer.Handler{
 		OnAdd:    func(obj runtime.Object) { c.queue.Add(informer.Key(obj)) },
@@ -67,6 +68,15 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, deploys,
 		}
 	}
 	rss.AddHandler(informer.Handler{OnAdd: enqueueOwner, OnUpdate: func(_, obj runtime.Object) { enqueueOwner(obj) }, OnDelete: enqueueOwner})
+	// A Recreate rollout waits for the old pods to be gone: their deletion is its signal.
+	pods.AddHandler(informer.Handler{OnDelete: func(obj runtime.Object) {
+		pod := obj.(*corev1.Pod)
+		if ref := metav1.GetControllerOf(pod); ref != nil && ref.Kind == "ReplicaSet" {
+			if rs, ok := rss.Get(pod.Namespace, ref.Name); ok {
+				enqueueOwner(rs)
+			}
+		}
+	}})
 	return c
 }
 
@@ -338,15 +348,22 @@ func (c *Controller) rollingUpdate(d *appsv1.Deployment, newRS *appsv1.ReplicaSe
 
 func ptr(n int32) *int32 { return &n }
 
+// recreate scales the old ReplicaSets to zero and starts the new one only when no old pod
+// is left that has not finished — terminating pods included, as upstream's
+// oldPodsRunning counts them.
 func (c *Controller) recreate(d *appsv1.Deployment, newRS *appsv1.ReplicaSet, old []*appsv1.ReplicaSet) error {
-	running := int32(0)
+	running := false
 	for _, rs := range old {
 		if err := c.scale(d, rs, 0); err != nil {
 			return err
 		}
-		running += rs.Status.Replicas
+		for _, o := range c.pods.ByIndex(controllers.IndexOwner, string(rs.UID)) {
+			if p := o.(*corev1.Pod); p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+				running = true
+			}
+		}
 	}
-	if running > 0 {
+	if running {
 		return nil // wait until the old pods are gone
 	}
 	return c.scale(d, newRS, replicas(d.Spec.Replicas))
