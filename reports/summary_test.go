@@ -1,0 +1,57 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orrery-sim/orrery/scenarios"
+)
+
+func TestSummaryAndText(t *testing.T) {
+	s, err := scenarios.LoadBuiltin(scenarios.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.Run(scenarios.RunOptions{Until: 3 * time.Minute}) // crashed, not yet evicted
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Summarize(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Nodes) != 3 || res.Nodes[1].Name != "node-2" || res.Nodes[1].Ready != "Unknown" || res.Nodes[1].Pods != 1 {
+		t.Fatalf("nodes %+v", res.Nodes)
+	}
+	if got := strings.Join(res.Nodes[1].Taints, ","); got != "node.kubernetes.io/unreachable:NoSchedule,node.kubernetes.io/unreachable:NoExecute" {
+		t.Fatalf("node-2 taints %s", got)
+	}
+	if d := res.Deployments[0]; d.Name != "default/web" || d.Desired != 3 || d.Available != 3 {
+		// Nothing is evicted yet: the Deployment still counts the pod on the dead node.
+		t.Fatalf("deployment %+v", d)
+	}
+	if len(res.EventLog.SHA256) != 64 || res.EventLog.Entries == 0 {
+		t.Fatalf("event log %+v", res.EventLog)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Scenario node-failure, seed 1, 3m0s", "NodeCrash", "NodeNotReady", "│ node-2 │ Unknown", "│ default/web │ 3/3", "Event log: " + fmt.Sprint(res.EventLog.Entries) + " entries, sha256 " + res.EventLog.SHA256} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, text.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, res); err != nil {
+		t.Fatal(err)
+	}
+	var back Result
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.EventLog.SHA256 != res.EventLog.SHA256 || len(back.Timeline) != len(res.Timeline) {
+		t.Fatalf("JSON round trip: %v", err)
+	}
+}
