@@ -21,7 +21,6 @@ func rule(verbs []string, group string, resources ...string) rbacv1.PolicyRule {
 var (
 	read      = []string{"get", "list", "watch"}
 	readWrite = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
-	write     = []string{"create", "update", "patch", "delete"}
 )
 
 // nodeRules are the system:node role's rules, which the Node authorizer grants kubelets.

@@ -356,10 +356,13 @@ func (s *Server) doDelete(u User, k *model.Kind, ns, name string, opts DeleteOpt
 	old := cur.Value.(runtime.Object)
 	om := accessor(old)
 	if p := opts.Preconditions; p != nil {
+		// The capitalised texts are the API server's own, which clients match on.
 		if p.UID != nil && *p.UID != om.GetUID() {
+			//lint:ignore ST1005 upstream's exact message
 			return nil, 0, apierrors.NewConflict(k.GroupResource(), name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, om.GetUID()))
 		}
 		if p.ResourceVersion != nil && *p.ResourceVersion != om.GetResourceVersion() {
+			//lint:ignore ST1005 upstream's exact message
 			return nil, 0, apierrors.NewConflict(k.GroupResource(), name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, om.GetResourceVersion()))
 		}
 	}

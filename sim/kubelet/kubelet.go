@@ -68,7 +68,6 @@ type Kubelet struct {
 	gen        uint64 // bumped on stop: callbacks of an earlier life do nothing
 	up         bool
 	lastStatus time.Time
-	lastPosted corev1.NodeStatus
 }
 
 // New returns the kubelet of cfg.Node, writing through client (system:node:<name>).

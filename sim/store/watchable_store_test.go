@@ -255,11 +255,10 @@ func TestCancelDuringReplay(t *testing.T) {
 	s := New()
 	mustApply(t, s, op{kind: "create", key: "/1"}, op{kind: "create", key: "/2"}, op{kind: "create", key: "/3"})
 	var r recorder
-	var w *Watcher
-	w = mustWatch(t, s, "/", 1, func(ev Event) {
+	w := mustWatch(t, s, "/", 1, func(ev Event) {
 		r.fn(ev)
 		if ev.KV.ModRevision == 2 {
-			s.watchers.byPrefix["/"][0].Cancel() // w is not assigned yet
+			s.watchers.byPrefix["/"][0].Cancel() // w is not assigned yet during replay
 		}
 	})
 	mustApply(t, s, op{kind: "create", key: "/4"})
