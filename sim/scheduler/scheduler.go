@@ -36,25 +36,11 @@ const (
 	MinFeasibleNodesPercentageToFind = 5
 )
 
-// WeightedScore is a score plugin with its weight in the profile.
-type WeightedScore struct {
-	Plugin framework.ScorePlugin
-	Weight int64
-}
+// Profile is a scheduling profile (see framework.Profile).
+type Profile = framework.Profile
 
-// Profile is one scheduling profile: a schedulerName and its plugins per extension point.
-type Profile struct {
-	SchedulerName string
-	PreFilter     []framework.PreFilterPlugin
-	Filter        []framework.FilterPlugin
-	PreScore      []framework.PreScorePlugin
-	Score         []WeightedScore
-	Reserve       []framework.ReservePlugin
-	Bind          []framework.BindPlugin
-	// PercentageOfNodesToScore bounds how many feasible nodes a cycle looks for; 0 is the
-	// adaptive default (50% minus 1% per 125 nodes, at least 5%, at least 100 nodes).
-	PercentageOfNodesToScore int32
-}
+// WeightedScore is a score plugin with its weight (see framework.WeightedScore).
+type WeightedScore = framework.WeightedScore
 
 // DefaultProfile returns the default-scheduler profile with the plugins Orrery has so far,
 // at upstream's default weights.

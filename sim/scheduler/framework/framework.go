@@ -143,3 +143,83 @@ type BindPlugin interface {
 	Plugin
 	Bind(state *CycleState, pod *corev1.Pod, nodeName string) *Status
 }
+
+// QueueSortPlugin orders the active queue.
+type QueueSortPlugin interface {
+	Plugin
+	Less(a, b *QueuedPodInfo) bool
+}
+
+// QueuedPodInfo is a pod in the scheduling queue, as QueueSort plugins see it.
+type QueuedPodInfo struct {
+	Pod *corev1.Pod
+	// Timestamp is when the pod was first added to the queue.
+	Timestamp int64
+	// Attempts counts scheduling attempts.
+	Attempts int
+}
+
+// NodeToStatus holds each rejected node's filter status, for PostFilter.
+type NodeToStatus map[string]*Status
+
+// PostFilterResult is what a PostFilter plugin proposes: a nominated node.
+type PostFilterResult struct {
+	NominatedNodeName string
+}
+
+// PostFilterPlugin runs when no node fits; preemption is one.
+type PostFilterPlugin interface {
+	Plugin
+	PostFilter(state *CycleState, pod *corev1.Pod, filtered NodeToStatus) (*PostFilterResult, *Status)
+}
+
+// PermitPlugin may approve, deny or (in upstream) delay a pod before binding.
+type PermitPlugin interface {
+	Plugin
+	Permit(state *CycleState, pod *corev1.Pod, nodeName string) *Status
+}
+
+// PreBindPlugin runs before binding.
+type PreBindPlugin interface {
+	Plugin
+	PreBind(state *CycleState, pod *corev1.Pod, nodeName string) *Status
+}
+
+// PostBindPlugin is told of a successful binding.
+type PostBindPlugin interface {
+	Plugin
+	PostBind(state *CycleState, pod *corev1.Pod, nodeName string)
+}
+
+// PreEnqueuePlugin decides whether a pod may enter the active queue (scheduling gates).
+type PreEnqueuePlugin interface {
+	Plugin
+	PreEnqueue(pod *corev1.Pod) *Status
+}
+
+// WeightedScore is a score plugin with its weight in a profile.
+type WeightedScore struct {
+	Plugin ScorePlugin
+	Weight int64
+}
+
+// Profile is one scheduling profile: a schedulerName and its plugins per extension point,
+// in order.
+type Profile struct {
+	SchedulerName string
+	QueueSort     QueueSortPlugin
+	PreEnqueue    []PreEnqueuePlugin
+	PreFilter     []PreFilterPlugin
+	Filter        []FilterPlugin
+	PostFilter    []PostFilterPlugin
+	PreScore      []PreScorePlugin
+	Score         []WeightedScore
+	Reserve       []ReservePlugin
+	Permit        []PermitPlugin
+	PreBind       []PreBindPlugin
+	Bind          []BindPlugin
+	PostBind      []PostBindPlugin
+	// PercentageOfNodesToScore bounds how many feasible nodes a cycle looks for; 0 is the
+	// adaptive default (50% minus 1% per 125 nodes, at least 5%, at least 100 nodes).
+	PercentageOfNodesToScore int32
+}

@@ -1,6 +1,9 @@
 package framework
 
 import (
+	"sort"
+	"strconv"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	resourcehelper "k8s.io/component-helpers/resource"
@@ -99,6 +102,57 @@ type NodeInfo struct {
 	NonZeroRequested Resource
 	// Pods are the pods on the node (bound or assumed), by namespace/name.
 	Pods map[string]*PodInfo
+	// UsedPorts are the host ports the node's pods use, as "protocol/hostIP/port".
+	UsedPorts map[string]int
+	// Generation changes whenever the node's pods or the node change.
+	Generation uint64
+	podList    []*PodInfo
+}
+
+// PodList returns the node's pods in key order (cached until the pods change). Plugins
+// iterate this, never the Pods map, so that what they do does not depend on map order.
+func (n *NodeInfo) PodList() []*PodInfo {
+	if n.podList == nil && len(n.Pods) > 0 {
+		keys := make([]string, 0, len(n.Pods))
+		for k := range n.Pods {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		n.podList = make([]*PodInfo, len(keys))
+		for i, k := range keys {
+			n.podList[i] = n.Pods[k]
+		}
+	}
+	return n.podList
+}
+
+// PortKey is the UsedPorts key of a host port.
+func PortKey(protocol corev1.Protocol, hostIP string, port int32) string {
+	if protocol == "" {
+		protocol = corev1.ProtocolTCP
+	}
+	if hostIP == "" {
+		hostIP = "0.0.0.0"
+	}
+	return string(protocol) + "/" + hostIP + "/" + strconv.Itoa(int(port))
+}
+
+func (n *NodeInfo) addPorts(pod *corev1.Pod, sign int) {
+	for i := range pod.Spec.Containers {
+		for _, p := range pod.Spec.Containers[i].Ports {
+			if p.HostPort <= 0 {
+				continue
+			}
+			if n.UsedPorts == nil {
+				n.UsedPorts = map[string]int{}
+			}
+			k := PortKey(p.Protocol, p.HostIP, p.HostPort)
+			n.UsedPorts[k] += sign
+			if n.UsedPorts[k] <= 0 {
+				delete(n.UsedPorts, k)
+			}
+		}
+	}
 }
 
 // NewNodeInfo returns the info of an empty node.
@@ -111,6 +165,7 @@ func NewNodeInfo(node *corev1.Node) *NodeInfo {
 // SetNode replaces the node object (allocatable may change).
 func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.Node = node
+	n.Generation++
 	if node != nil {
 		n.Allocatable = NewResource(node.Status.Allocatable)
 	}
@@ -132,6 +187,9 @@ func (n *NodeInfo) AddPod(key string, pi *PodInfo) {
 	n.Pods[key] = pi
 	n.Requested.AddResource(&pi.Requests, 1)
 	n.NonZeroRequested.AddResource(&pi.NonZero, 1)
+	n.addPorts(pi.Pod, 1)
+	n.podList = nil
+	n.Generation++
 }
 
 // RemovePod stops accounting for a pod.
@@ -142,4 +200,7 @@ func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
 	delete(n.Pods, key)
 	n.Requested.AddResource(&pi.Requests, -1)
 	n.NonZeroRequested.AddResource(&pi.NonZero, -1)
+	n.addPorts(pi.Pod, -1)
+	n.podList = nil
+	n.Generation++
 }

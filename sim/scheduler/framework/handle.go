@@ -1,0 +1,59 @@
+package framework
+
+import (
+	"math/rand/v2"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Handle is what plugins may ask of the scheduler: the cluster as the scheduler's cache sees
+// it, the seeded random stream, and the API calls a plugin makes. Everything it returns is
+// read-only.
+type Handle interface {
+	// NodeInfos returns every node with a Node object, in name order.
+	NodeInfos() []*NodeInfo
+	// NodeInfo returns one node's info.
+	NodeInfo(name string) (*NodeInfo, bool)
+	// NamespaceLabels returns a namespace's labels (nil if unknown), for namespaceSelector.
+	NamespaceLabels(namespace string) map[string]string
+	// Rand returns the scheduler's seeded random stream.
+	Rand() *rand.Rand
+	// Client makes the API calls plugins need: binding and (for preemption) deleting pods
+	// and setting nominated nodes.
+	Client() Client
+}
+
+// Client is the subset of the API a plugin may call, under the scheduler's identity.
+type Client interface {
+	Bind(b *corev1.Binding) error
+	// DeletePod deletes a pod (gracefully), as preemption evicts a victim.
+	DeletePod(namespace, name string) error
+	// UpdatePodStatus writes a pod's status (conditions, nominatedNodeName).
+	UpdatePodStatus(pod *corev1.Pod) error
+}
+
+// Factory builds a plugin from its args (a typed, defaulted *configv1.XxxArgs from
+// k8s.io/kube-scheduler/config/v1, or nil when the plugin takes none) and the handle.
+type Factory func(args runtime.Object, h Handle) (Plugin, error)
+
+// Registry maps plugin names, as configuration files spell them, to factories.
+type Registry map[string]Factory
+
+// Merge adds other's plugins to r; a name registered twice is an error.
+func (r Registry) Merge(other Registry) error {
+	for name, f := range other {
+		if _, ok := r[name]; ok {
+			return &DuplicatePluginError{Name: name}
+		}
+		r[name] = f
+	}
+	return nil
+}
+
+// DuplicatePluginError reports a plugin name registered twice.
+type DuplicatePluginError struct{ Name string }
+
+func (e *DuplicatePluginError) Error() string {
+	return "a plugin named " + e.Name + " already exists"
+}
