@@ -8,6 +8,7 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 
 	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
 
 // Queue timings, as kube-scheduler's defaults.
@@ -35,6 +36,8 @@ type queuedPod struct {
 	index              int // in activeQ, -1 when not there
 	backoffTimer       *loop.Timer
 	where              int
+	// added is when the pod entered the queue (QueueSort's timestamp).
+	added time.Time
 }
 
 const (
@@ -42,6 +45,9 @@ const (
 	inActive
 	inBackoff
 	inUnschedulable
+	// inGated: rejected by a PreEnqueue plugin (scheduling gates); only an update of the
+	// pod itself can release it.
+	inGated
 )
 
 // queue is the scheduling queue: activeQ ordered by priority then age (the PrioritySort
@@ -50,6 +56,7 @@ const (
 type queue struct {
 	clock  loop.Clock
 	active activeHeap
+	gated  int
 	pods   map[string]*queuedPod
 	// unsched holds the pods waiting for a cluster event, so events touch only them.
 	unsched map[string]*queuedPod
@@ -57,22 +64,72 @@ type queue struct {
 	onActive func()
 }
 
-func newQueue(clock loop.Clock, onActive func()) *queue {
-	return &queue{clock: clock, pods: map[string]*queuedPod{}, unsched: map[string]*queuedPod{}, onActive: onActive}
+func newQueue(clock loop.Clock, onActive func(), less func(a, b *queuedPod) bool) *queue {
+	return &queue{clock: clock, pods: map[string]*queuedPod{}, unsched: map[string]*queuedPod{}, onActive: onActive, active: activeHeap{less: less}}
 }
 
-// add enqueues a new pending pod, or refreshes the object of one already queued.
-func (q *queue) add(key string, pod *corev1.Pod) {
-	if qp, ok := q.pods[key]; ok {
-		qp.pod = pod
-		if qp.where == inActive {
-			heap.Fix(&q.active, qp.index)
-		}
-		return
+// queueLess orders activeQ by the profile's QueueSort plugin (PrioritySort when none),
+// then by key, so that equal pods keep a deterministic order.
+func queueLess(sort framework.QueueSortPlugin) func(a, b *queuedPod) bool {
+	info := func(qp *queuedPod) *framework.QueuedPodInfo {
+		return &framework.QueuedPodInfo{Pod: qp.pod, Timestamp: qp.added.UnixNano(), Attempts: qp.attempts}
 	}
-	qp := &queuedPod{key: key, pod: pod, index: -1}
-	q.pods[key] = qp
-	q.pushActive(qp)
+	return func(a, b *queuedPod) bool {
+		if sort != nil {
+			ia, ib := info(a), info(b)
+			if sort.Less(ia, ib) {
+				return true
+			}
+			if sort.Less(ib, ia) {
+				return false
+			}
+			return a.key < b.key
+		}
+		pa, pb := corev1helpers.PodPriority(a.pod), corev1helpers.PodPriority(b.pod)
+		if pa != pb {
+			return pa > pb
+		}
+		if !a.added.Equal(b.added) {
+			return a.added.Before(b.added)
+		}
+		return a.key < b.key
+	}
+}
+
+// add enqueues a pending pod, or refreshes one already queued; admitted is the verdict of
+// the PreEnqueue plugins (false: gated).
+func (q *queue) add(key string, pod *corev1.Pod, admitted bool) {
+	qp, ok := q.pods[key]
+	if !ok {
+		qp = &queuedPod{key: key, pod: pod, index: -1, added: q.clock.Now()}
+		q.pods[key] = qp
+	}
+	qp.pod = pod
+	switch {
+	case !admitted:
+		if qp.where == inActive {
+			heap.Remove(&q.active, qp.index)
+		}
+		q.leave(qp)
+		qp.where = inGated
+		q.gated++
+	case qp.where == inGated || !ok:
+		q.leave(qp)
+		q.pushActive(qp)
+	case qp.where == inActive:
+		heap.Fix(&q.active, qp.index)
+	}
+}
+
+// leave takes a pod out of the gated and unschedulable sets and stops its backoff timer.
+func (q *queue) leave(qp *queuedPod) {
+	if qp.where == inGated {
+		q.gated--
+	}
+	delete(q.unsched, qp.key)
+	qp.backoffTimer.Stop()
+	qp.backoffTimer = nil
+	qp.where = inNone
 }
 
 // remove drops a pod (bound, deleted or no longer ours).
@@ -82,12 +139,10 @@ func (q *queue) remove(key string) {
 		return
 	}
 	delete(q.pods, key)
-	delete(q.unsched, key)
 	if qp.where == inActive {
 		heap.Remove(&q.active, qp.index)
 	}
-	qp.backoffTimer.Stop()
-	qp.where = inNone
+	q.leave(qp)
 }
 
 func (q *queue) pushActive(qp *queuedPod) {
@@ -95,7 +150,7 @@ func (q *queue) pushActive(qp *queuedPod) {
 	qp.backoffTimer = nil
 	qp.where = inActive
 	heap.Push(&q.active, qp)
-	if len(q.active) == 1 && q.onActive != nil {
+	if len(q.active.items) == 1 && q.onActive != nil {
 		q.onActive()
 	}
 }
@@ -103,7 +158,7 @@ func (q *queue) pushActive(qp *queuedPod) {
 // pop takes the next pod to schedule; the pod stays known to the queue (in no area) until
 // done, requeue or remove.
 func (q *queue) pop() *queuedPod {
-	if len(q.active) == 0 {
+	if len(q.active.items) == 0 {
 		return nil
 	}
 	qp := heap.Pop(&q.active).(*queuedPod)
@@ -202,8 +257,9 @@ func sortByKey(ps []*queuedPod) {
 	}
 }
 
-// counts returns how many pods are active, backing off and unschedulable.
-func (q *queue) counts() (active, backoff, unschedulable int) {
+// counts returns how many pods are active, backing off, unschedulable and gated (for
+// reports; it walks the queue).
+func (q *queue) counts() (active, backoff, unschedulable, gated int) {
 	for _, qp := range q.pods {
 		switch qp.where {
 		case inActive:
@@ -212,42 +268,36 @@ func (q *queue) counts() (active, backoff, unschedulable int) {
 			backoff++
 		case inUnschedulable:
 			unschedulable++
+		case inGated:
+			gated++
 		}
 	}
 	return
 }
 
-// activeHeap orders by priority (high first), then creation time, then key.
-type activeHeap []*queuedPod
-
-func (h activeHeap) Len() int { return len(h) }
-func (h activeHeap) Less(i, j int) bool {
-	pi, pj := corev1helpers.PodPriority(h[i].pod), corev1helpers.PodPriority(h[j].pod)
-	if pi != pj {
-		return pi > pj
-	}
-	ti, tj := h[i].pod.CreationTimestamp.Time, h[j].pod.CreationTimestamp.Time
-	if !ti.Equal(tj) {
-		return ti.Before(tj)
-	}
-	return h[i].key < h[j].key
+// activeHeap is activeQ, ordered by less.
+type activeHeap struct {
+	items []*queuedPod
+	less  func(a, b *queuedPod) bool
 }
-func (h activeHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+
+func (h *activeHeap) Len() int           { return len(h.items) }
+func (h *activeHeap) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
+func (h *activeHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.items[i].index = i
+	h.items[j].index = j
 }
 func (h *activeHeap) Push(x any) {
 	qp := x.(*queuedPod)
-	qp.index = len(*h)
-	*h = append(*h, qp)
+	qp.index = len(h.items)
+	h.items = append(h.items, qp)
 }
 func (h *activeHeap) Pop() any {
-	old := *h
-	n := len(old)
-	qp := old[n-1]
-	old[n-1] = nil
+	n := len(h.items)
+	qp := h.items[n-1]
+	h.items[n-1] = nil
 	qp.index = -1
-	*h = old[:n-1]
+	h.items = h.items[:n-1]
 	return qp
 }

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/orrery-sim/orrery/sim/apiserver"
@@ -50,7 +48,7 @@ func DefaultProfile(binder defaultbinder.Binder) *Profile {
 		SchedulerName: DefaultSchedulerName,
 		PreFilter:     []framework.PreFilterPlugin{fit},
 		Filter:        []framework.FilterPlugin{nodeunschedulable.NodeUnschedulable{}, nodename.NodeName{}, tainttoleration.TaintToleration{}, fit},
-		Score:         []WeightedScore{{tainttoleration.TaintToleration{}, 3}, {fit, 1}},
+		Score:         []WeightedScore{{Plugin: tainttoleration.TaintToleration{}, Weight: 3}, {Plugin: fit, Weight: 1}},
 		Bind:          []framework.BindPlugin{defaultbinder.New(binder)},
 	}
 }
@@ -75,11 +73,25 @@ type Scheduler struct {
 
 	nextStartNodeIndex int
 	cycle              *loop.Timer
+	cycles             uint64
+	namespaces         *informer.Informer
+	decisions          *DecisionLog
+}
+
+// Options configure a scheduler beyond its profiles.
+type Options struct {
+	// Decisions, when set, receives one record per scheduling cycle.
+	Decisions *DecisionLog
 }
 
 // New returns a scheduler that uses client (which must authenticate as
 // system:kube-scheduler) and the given profiles (the default profile if none).
 func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, profiles ...*Profile) *Scheduler {
+	return NewWithOptions(clock, log, client, Options{}, profiles...)
+}
+
+// NewWithOptions is New with options.
+func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, opts Options, profiles ...*Profile) *Scheduler {
 	s := &Scheduler{
 		clock: clock, log: log, client: client, identity: apiserver.SchedulerUser,
 		profiles:  map[string]*Profile{},
@@ -87,6 +99,7 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, profiles
 		nodeInfos: map[string]*framework.NodeInfo{},
 		podNode:   map[string]string{},
 		assumed:   map[string]bool{},
+		decisions: opts.Decisions,
 	}
 	if len(profiles) == 0 {
 		profiles = []*Profile{DefaultProfile(client)}
@@ -94,9 +107,10 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, profiles
 	for _, p := range profiles {
 		s.profiles[p.SchedulerName] = p
 	}
-	s.queue = newQueue(clock, s.kick)
+	s.queue = newQueue(clock, s.kick, queueLess(profiles[0].QueueSort))
 	s.pods = informer.New(client, "pods", "", apiserver.Filter{})
 	s.nodes = informer.New(client, "nodes", "", apiserver.Filter{})
+	s.namespaces = informer.New(client, "namespaces", "", apiserver.Filter{})
 	s.pods.AddHandler(informer.Handler{OnAdd: s.onPodAdd, OnUpdate: s.onPodUpdate, OnDelete: s.onPodDelete})
 	s.nodes.AddHandler(informer.Handler{OnAdd: s.onNodeAdd, OnUpdate: s.onNodeUpdate, OnDelete: s.onNodeDelete})
 	return s
@@ -104,6 +118,9 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, profiles
 
 // Start starts the informers and the periodic unschedulable flush.
 func (s *Scheduler) Start() error {
+	if err := s.namespaces.Start(); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
 	if err := s.nodes.Start(); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
@@ -119,8 +136,9 @@ func (s *Scheduler) Start() error {
 	return nil
 }
 
-// Pending returns how many pods wait in the queue: active, backing off, unschedulable.
-func (s *Scheduler) Pending() (active, backoff, unschedulable int) { return s.queue.counts() }
+// Pending returns how many pods wait in the queue: active, backing off, unschedulable and
+// gated.
+func (s *Scheduler) Pending() (active, backoff, unschedulable, gated int) { return s.queue.counts() }
 
 // kick schedules a scheduling cycle at the current instant if none is due.
 func (s *Scheduler) kick() {
@@ -132,7 +150,7 @@ func (s *Scheduler) kick() {
 		if qp := s.queue.pop(); qp != nil {
 			s.scheduleOne(qp)
 		}
-		if len(s.queue.active) > 0 {
+		if s.queue.active.Len() > 0 {
 			s.kick()
 		}
 	})
@@ -169,7 +187,18 @@ func (s *Scheduler) onPodUpdate(_, obj runtime.Object) {
 		s.queue.remove(key)
 		return
 	}
-	s.queue.add(key, pod)
+	s.queue.add(key, pod, s.preEnqueue(pod))
+}
+
+// preEnqueue runs the profile's PreEnqueue plugins (scheduling gates); a rejection keeps
+// the pod out of activeQ until the pod changes.
+func (s *Scheduler) preEnqueue(pod *corev1.Pod) bool {
+	for _, p := range s.profiles[pod.Spec.SchedulerName].PreEnqueue {
+		if st := p.PreEnqueue(pod); !st.IsSuccess() {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Scheduler) onPodDelete(obj runtime.Object) {
@@ -254,212 +283,43 @@ func (s *Scheduler) rebuildNodeOrder() {
 	sort.Slice(s.nodeOrder, func(i, j int) bool { return s.nodeOrder[i].Name() < s.nodeOrder[j].Name() })
 }
 
-// --- the scheduling cycle.
+// --- framework.Handle
 
-func (s *Scheduler) scheduleOne(qp *queuedPod) {
-	pod := qp.pod
-	prof := s.profiles[pod.Spec.SchedulerName]
-	state := framework.NewCycleState()
-	for _, p := range prof.PreFilter {
-		if st := p.PreFilter(state, pod); !st.IsSuccess() {
-			s.failed(qp, st.Code(), fmt.Sprintf("0/%d nodes are available: %s.", len(s.nodeOrder), st.Message()))
-			return
-		}
-	}
-	feasible, diagnosis := s.findNodesThatFit(prof, state, pod)
-	if len(feasible) == 0 {
-		s.failed(qp, framework.Unschedulable, fitErrorMessage(len(s.nodeOrder), diagnosis))
-		return
-	}
-	host := feasible[0]
-	if len(feasible) > 1 {
-		scores, st := s.prioritize(prof, state, pod, feasible)
-		if !st.IsSuccess() {
-			s.failed(qp, framework.Error, st.Message())
-			return
-		}
-		host = s.selectHost(feasible, scores)
-	}
-	node := host.Name()
-	// Assume: account the pod on the node now, so the next cycle sees it, before the bind.
-	key := qp.key
-	assumedPod := pod.DeepCopy()
-	assumedPod.Spec.NodeName = node
-	s.accountPod(key, assumedPod, node)
-	s.assumed[key] = true
-	for i, p := range prof.Reserve {
-		if st := p.Reserve(state, pod, node); !st.IsSuccess() {
-			for j := i; j >= 0; j-- {
-				prof.Reserve[j].Unreserve(state, pod, node)
-			}
-			s.forgetPod(key)
-			s.failed(qp, st.Code(), st.Message())
-			return
-		}
-	}
-	for _, p := range prof.Bind {
-		st := p.Bind(state, pod, node)
-		if st.Code() == framework.Skip {
-			continue
-		}
-		if !st.IsSuccess() {
-			for j := len(prof.Reserve) - 1; j >= 0; j-- {
-				prof.Reserve[j].Unreserve(state, pod, node)
-			}
-			s.forgetPod(key)
-			s.log.Action(s.identity, "FailedScheduling", "pods", pod.Namespace, pod.Name, "Binding rejected: "+st.Message())
-			s.queue.requeueBackoff(qp)
-			return
-		}
-		break
-	}
-	s.queue.done(key)
-	s.log.Action(s.identity, "Scheduled", "pods", pod.Namespace, pod.Name, fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node))
+var _ framework.Handle = (*Scheduler)(nil)
+
+// NodeInfos returns the nodes with a Node object, in name order.
+func (s *Scheduler) NodeInfos() []*framework.NodeInfo { return s.nodeOrder }
+
+// NodeInfo returns one node's info.
+func (s *Scheduler) NodeInfo(name string) (*framework.NodeInfo, bool) {
+	ni, ok := s.nodeInfos[name]
+	return ni, ok && ni.Node != nil
 }
 
-// numFeasibleNodesToFind is how many feasible nodes a cycle looks for before it stops.
-func numFeasibleNodesToFind(percentage int32, numAll int) int {
-	if numAll < MinFeasibleNodesToFind {
-		return numAll
-	}
-	if percentage <= 0 {
-		percentage = int32(50 - numAll/125)
-		if percentage < MinFeasibleNodesPercentageToFind {
-			percentage = MinFeasibleNodesPercentageToFind
-		}
-	}
-	n := numAll * int(percentage) / 100
-	if n < MinFeasibleNodesToFind {
-		return MinFeasibleNodesToFind
-	}
-	return n
-}
-
-// findNodesThatFit runs the filters over nodes starting where the last cycle stopped
-// (round robin), until enough feasible nodes are found; diagnosis counts each reason.
-func (s *Scheduler) findNodesThatFit(prof *Profile, state *framework.CycleState, pod *corev1.Pod) ([]*framework.NodeInfo, map[string]int) {
-	n := len(s.nodeOrder)
-	want := numFeasibleNodesToFind(prof.PercentageOfNodesToScore, n)
-	var feasible []*framework.NodeInfo
-	diagnosis := map[string]int{}
-	processed := 0
-	for i := 0; i < n && len(feasible) < want; i++ {
-		ni := s.nodeOrder[(s.nextStartNodeIndex+i)%n]
-		processed++
-		ok := true
-		for _, f := range prof.Filter {
-			if st := f.Filter(state, pod, ni); !st.IsSuccess() {
-				for _, r := range st.Reasons() {
-					diagnosis[r]++
-				}
-				ok = false
-				break
-			}
-		}
-		if ok {
-			feasible = append(feasible, ni)
-		}
-	}
-	if n > 0 {
-		s.nextStartNodeIndex = (s.nextStartNodeIndex + processed) % n
-	}
-	return feasible, diagnosis
-}
-
-// fitErrorMessage is kube-scheduler's FitError text: "0/N nodes are available: " then
-// "count reason" entries sorted as strings.
-func fitErrorMessage(numAll int, diagnosis map[string]int) string {
-	parts := make([]string, 0, len(diagnosis))
-	for r, c := range diagnosis {
-		parts = append(parts, fmt.Sprintf("%d %s", c, r))
-	}
-	sort.Strings(parts)
-	return fmt.Sprintf("0/%d nodes are available: %s.", numAll, strings.Join(parts, ", "))
-}
-
-func (s *Scheduler) prioritize(prof *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) ([]int64, *framework.Status) {
-	for _, p := range prof.PreScore {
-		if st := p.PreScore(state, pod, nodes); !st.IsSuccess() && st.Code() != framework.Skip {
-			return nil, st
-		}
-	}
-	total := make([]int64, len(nodes))
-	scores := make([]framework.NodeScore, len(nodes))
-	for _, ws := range prof.Score {
-		for i, ni := range nodes {
-			sc, st := ws.Plugin.Score(state, pod, ni)
-			if !st.IsSuccess() {
-				return nil, st.WithPlugin(ws.Plugin.Name())
-			}
-			scores[i] = framework.NodeScore{Name: ni.Name(), Score: sc}
-		}
-		if ext, ok := ws.Plugin.(framework.ScoreExtensions); ok {
-			if st := ext.NormalizeScore(state, pod, scores); !st.IsSuccess() {
-				return nil, st.WithPlugin(ws.Plugin.Name())
-			}
-		}
-		for i := range scores {
-			total[i] += scores[i].Score * ws.Weight
-		}
-	}
-	return total, nil
-}
-
-// selectHost picks the highest total score; ties are broken by reservoir sampling from the
-// scheduler's seeded stream, as upstream breaks them at random.
-func (s *Scheduler) selectHost(nodes []*framework.NodeInfo, scores []int64) *framework.NodeInfo {
-	best, count := 0, 1
-	for i := 1; i < len(nodes); i++ {
-		switch {
-		case scores[i] > scores[best]:
-			best, count = i, 1
-		case scores[i] == scores[best]:
-			count++
-			if s.rand.IntN(count) == 0 {
-				best = i
-			}
-		}
-	}
-	return nodes[best]
-}
-
-// failed records a failed attempt: the FailedScheduling action, the PodScheduled=False
-// condition on the pod (if it changed), and the pod back in the queue.
-func (s *Scheduler) failed(qp *queuedPod, code framework.Code, msg string) {
-	pod := qp.pod
-	s.log.Action(s.identity, "FailedScheduling", "pods", pod.Namespace, pod.Name, msg)
-	cond := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: msg}
-	if code == framework.Error {
-		cond.Reason = "SchedulerError"
-	}
-	if cur := podCondition(pod, corev1.PodScheduled); cur == nil || cur.Status != cond.Status || cur.Reason != cond.Reason || cur.Message != cond.Message {
-		next := pod.DeepCopy()
-		cond.LastTransitionTime = metav1.NewTime(s.clock.Now())
-		next.Status.Conditions = append(withoutCondition(next.Status.Conditions, corev1.PodScheduled), cond)
-		_, _ = s.client.UpdateStatus(next) // a conflict means the pod changed; its update requeues it
-	}
-	if code == framework.Error {
-		s.queue.requeueBackoff(qp)
-	} else {
-		s.queue.requeueUnschedulable(qp)
-	}
-}
-
-func podCondition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
-	for i := range pod.Status.Conditions {
-		if pod.Status.Conditions[i].Type == t {
-			return &pod.Status.Conditions[i]
-		}
+// NamespaceLabels returns a namespace's labels from the scheduler's cache.
+func (s *Scheduler) NamespaceLabels(ns string) map[string]string {
+	if obj, ok := s.namespaces.Get("", ns); ok {
+		return obj.(*corev1.Namespace).Labels
 	}
 	return nil
 }
 
-func withoutCondition(conds []corev1.PodCondition, t corev1.PodConditionType) []corev1.PodCondition {
-	out := conds[:0]
-	for _, c := range conds {
-		if c.Type != t {
-			out = append(out, c)
-		}
-	}
-	return out
+// Rand returns the scheduler's seeded stream.
+func (s *Scheduler) Rand() *rand.Rand { return s.rand }
+
+// Client returns the API calls plugins may make, as system:kube-scheduler.
+func (s *Scheduler) Client() framework.Client { return pluginClient{s.client} }
+
+type pluginClient struct{ c *apiserver.Client }
+
+func (p pluginClient) Bind(b *corev1.Binding) error { return p.c.Bind(b) }
+
+func (p pluginClient) DeletePod(ns, name string) error {
+	_, err := p.c.Delete("pods", ns, name, apiserver.DeleteOptions{})
+	return err
+}
+
+func (p pluginClient) UpdatePodStatus(pod *corev1.Pod) error {
+	_, err := p.c.UpdateStatus(pod)
+	return err
 }

@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"testing"
+
+	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
 
 func TestNumFeasibleNodesToFind(t *testing.T) {
@@ -27,7 +29,11 @@ func TestNumFeasibleNodesToFind(t *testing.T) {
 }
 
 func TestFitErrorMessage(t *testing.T) {
-	got := fitErrorMessage(5, map[string]int{"Insufficient cpu": 2, "node(s) had untolerated taint {node.kubernetes.io/unreachable: }": 1, "Insufficient memory": 2})
+	un := func(r ...string) *framework.Status { return framework.NewStatus(framework.Unschedulable, r...) }
+	got := fitErrorMessage(5, framework.NodeToStatus{
+		"a": un("Insufficient cpu", "Insufficient memory"), "b": un("Insufficient cpu", "Insufficient memory"),
+		"c": un("node(s) had untolerated taint {node.kubernetes.io/unreachable: }"),
+	})
 	want := "0/5 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 Insufficient cpu, 2 Insufficient memory."
 	if got != want {
 		t.Fatalf("got  %q\nwant %q", got, want)

@@ -1,0 +1,345 @@
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/scheduler/framework"
+)
+
+// scheduleOne is one scheduling cycle for one pod: PreFilter, Filter (with node sampling),
+// PostFilter when nothing fits, PreScore, Score, NormalizeScore, then Reserve, Permit,
+// PreBind, Bind and PostBind on the chosen node.
+func (s *Scheduler) scheduleOne(qp *queuedPod) {
+	s.cycles++
+	pod := qp.pod
+	prof := s.profiles[pod.Spec.SchedulerName]
+	var rec *Decision
+	if s.decisions != nil {
+		rec = &Decision{Cycle: s.cycles, Time: s.clock.Now().Sub(loop.Epoch).String(), Pod: pod.Namespace + "/" + pod.Name, Profile: prof.SchedulerName, Nodes: len(s.nodeOrder)}
+		defer s.decisions.write(rec)
+	}
+	state := framework.NewCycleState()
+	for _, p := range prof.PreFilter {
+		st := p.PreFilter(state, pod)
+		if st.Code() == framework.Skip || st.IsSuccess() {
+			continue
+		}
+		msg := fmt.Sprintf("0/%d nodes are available: %s.", len(s.nodeOrder), st.Message())
+		if st.Code() == framework.Error {
+			s.failed(qp, rec, framework.Error, msg)
+		} else {
+			s.failed(qp, rec, st.Code(), msg)
+		}
+		return
+	}
+	feasible, statuses := s.feasibleNodes(prof, state, pod, rec)
+	if len(feasible) == 0 {
+		msg := fitErrorMessage(len(s.nodeOrder), statuses)
+		for _, p := range prof.PostFilter {
+			res, st := p.PostFilter(state, pod, statuses)
+			if st.IsSuccess() && res != nil && res.NominatedNodeName != "" {
+				if rec != nil {
+					rec.Nominated = res.NominatedNodeName
+				}
+				break
+			}
+			if m := st.Message(); m != "" {
+				msg += " preemption: " + m
+			}
+		}
+		s.failed(qp, rec, framework.Unschedulable, msg)
+		return
+	}
+	host := feasible[0]
+	if len(feasible) > 1 {
+		scores, st := s.prioritize(prof, state, pod, feasible, rec)
+		if !st.IsSuccess() {
+			s.failed(qp, rec, framework.Error, st.Message())
+			return
+		}
+		host = s.selectHost(feasible, scores)
+	}
+	s.assumeAndBind(qp, prof, state, host.Name(), rec)
+}
+
+// feasibleNodes returns the nodes that pass every filter. A pod nominated to a node by
+// preemption tries that node alone first, as upstream does.
+func (s *Scheduler) feasibleNodes(prof *Profile, state *framework.CycleState, pod *corev1.Pod, rec *Decision) ([]*framework.NodeInfo, framework.NodeToStatus) {
+	if nn := pod.Status.NominatedNodeName; nn != "" {
+		if ni, ok := s.NodeInfo(nn); ok {
+			if st := runFilters(prof, state, pod, ni); st.IsSuccess() {
+				if rec != nil {
+					rec.Filter = append(rec.Filter, FilterVerdict{Node: nn, Fits: true})
+				}
+				return []*framework.NodeInfo{ni}, nil
+			}
+		}
+	}
+	return s.findNodesThatFit(prof, state, pod, rec)
+}
+
+// runFilters runs the filter plugins on one node, stopping at the first rejection.
+func runFilters(prof *Profile, state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
+	for _, f := range prof.Filter {
+		if st := f.Filter(state, pod, ni); !st.IsSuccess() {
+			return st.WithPlugin(f.Name())
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework.CycleState, node string, rec *Decision) {
+	pod, key := qp.pod, qp.key
+	// Assume: account the pod on the node now, so the next cycle sees it, before the bind.
+	assumedPod := pod.DeepCopy()
+	assumedPod.Spec.NodeName = node
+	s.accountPod(key, assumedPod, node)
+	s.assumed[key] = true
+	undo := func(reserved int, reason string, st *framework.Status) {
+		for j := reserved - 1; j >= 0; j-- {
+			prof.Reserve[j].Unreserve(state, pod, node)
+		}
+		s.forgetPod(key)
+		msg := reason + ": " + st.Message()
+		if st.Code() == framework.Error {
+			s.failed(qp, rec, framework.Error, msg)
+		} else {
+			s.failed(qp, rec, framework.Unschedulable, msg)
+		}
+	}
+	for i, p := range prof.Reserve {
+		if st := p.Reserve(state, pod, node); !st.IsSuccess() {
+			undo(i+1, "Reserve "+p.Name(), st)
+			return
+		}
+	}
+	for _, p := range prof.Permit {
+		if st := p.Permit(state, pod, node); !st.IsSuccess() {
+			undo(len(prof.Reserve), "Permit "+p.Name(), st)
+			return
+		}
+	}
+	for _, p := range prof.PreBind {
+		if st := p.PreBind(state, pod, node); !st.IsSuccess() {
+			undo(len(prof.Reserve), "PreBind "+p.Name(), st)
+			return
+		}
+	}
+	for _, p := range prof.Bind {
+		st := p.Bind(state, pod, node)
+		if st.Code() == framework.Skip {
+			continue
+		}
+		if !st.IsSuccess() {
+			for j := len(prof.Reserve) - 1; j >= 0; j-- {
+				prof.Reserve[j].Unreserve(state, pod, node)
+			}
+			s.forgetPod(key)
+			s.log.Action(s.identity, "FailedScheduling", "pods", pod.Namespace, pod.Name, "Binding rejected: "+st.Message())
+			if rec != nil {
+				rec.Result, rec.Message = "BindError", st.Message()
+			}
+			s.queue.requeueBackoff(qp)
+			return
+		}
+		break
+	}
+	for _, p := range prof.PostBind {
+		p.PostBind(state, pod, node)
+	}
+	s.queue.done(key)
+	if rec != nil {
+		rec.Result, rec.Chosen = "Scheduled", node
+	}
+	s.log.Action(s.identity, "Scheduled", "pods", pod.Namespace, pod.Name, fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node))
+}
+
+// numFeasibleNodesToFind is how many feasible nodes a cycle looks for before it stops.
+func numFeasibleNodesToFind(percentage int32, numAll int) int {
+	if numAll < MinFeasibleNodesToFind {
+		return numAll
+	}
+	if percentage <= 0 {
+		percentage = int32(50 - numAll/125)
+		if percentage < MinFeasibleNodesPercentageToFind {
+			percentage = MinFeasibleNodesPercentageToFind
+		}
+	}
+	n := numAll * int(percentage) / 100
+	if n < MinFeasibleNodesToFind {
+		return MinFeasibleNodesToFind
+	}
+	return n
+}
+
+// findNodesThatFit runs the filters over nodes starting where the last cycle stopped
+// (round robin), until enough feasible nodes are found. It returns the status of every
+// rejected node.
+func (s *Scheduler) findNodesThatFit(prof *Profile, state *framework.CycleState, pod *corev1.Pod, rec *Decision) ([]*framework.NodeInfo, framework.NodeToStatus) {
+	n := len(s.nodeOrder)
+	want := numFeasibleNodesToFind(prof.PercentageOfNodesToScore, n)
+	feasible := make([]*framework.NodeInfo, 0, min(want, n))
+	var statuses framework.NodeToStatus
+	processed := 0
+	for i := 0; i < n && len(feasible) < want; i++ {
+		ni := s.nodeOrder[(s.nextStartNodeIndex+i)%n]
+		processed++
+		st := runFilters(prof, state, pod, ni)
+		if rec != nil {
+			v := FilterVerdict{Node: ni.Name(), Fits: st.IsSuccess()}
+			if !v.Fits {
+				v.Plugin, v.Reason = st.Plugin(), st.Message()
+			}
+			rec.Filter = append(rec.Filter, v)
+		}
+		if st.IsSuccess() {
+			feasible = append(feasible, ni)
+			continue
+		}
+		if statuses == nil {
+			statuses = framework.NodeToStatus{}
+		}
+		statuses[ni.Name()] = st
+	}
+	if n > 0 {
+		s.nextStartNodeIndex = (s.nextStartNodeIndex + processed) % n
+	}
+	return feasible, statuses
+}
+
+// fitErrorMessage is kube-scheduler's FitError text: "0/N nodes are available: " then
+// "count reason" entries sorted as strings.
+func fitErrorMessage(numAll int, statuses framework.NodeToStatus) string {
+	counts := map[string]int{}
+	for _, st := range statuses {
+		for _, r := range st.Reasons() {
+			counts[r]++
+		}
+	}
+	parts := make([]string, 0, len(counts))
+	for r, c := range counts {
+		parts = append(parts, fmt.Sprintf("%d %s", c, r))
+	}
+	sort.Strings(parts)
+	return fmt.Sprintf("0/%d nodes are available: %s.", numAll, strings.Join(parts, ", "))
+}
+
+func (s *Scheduler) prioritize(prof *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo, rec *Decision) ([]int64, *framework.Status) {
+	for _, p := range prof.PreScore {
+		if st := p.PreScore(state, pod, nodes); !st.IsSuccess() && st.Code() != framework.Skip {
+			return nil, st.WithPlugin(p.Name())
+		}
+	}
+	total := make([]int64, len(nodes))
+	scores := make([]framework.NodeScore, len(nodes))
+	if rec != nil {
+		rec.Scores = make([]NodeScores, len(nodes))
+		for i, ni := range nodes {
+			rec.Scores[i].Node = ni.Name()
+		}
+	}
+	for _, ws := range prof.Score {
+		for i, ni := range nodes {
+			sc, st := ws.Plugin.Score(state, pod, ni)
+			if !st.IsSuccess() {
+				return nil, st.WithPlugin(ws.Plugin.Name())
+			}
+			scores[i] = framework.NodeScore{Name: ni.Name(), Score: sc}
+		}
+		var raw []int64
+		if rec != nil {
+			raw = make([]int64, len(scores))
+			for i := range scores {
+				raw[i] = scores[i].Score
+			}
+		}
+		if ext, ok := ws.Plugin.(framework.ScoreExtensions); ok {
+			if st := ext.NormalizeScore(state, pod, scores); !st.IsSuccess() {
+				return nil, st.WithPlugin(ws.Plugin.Name())
+			}
+		}
+		for i := range scores {
+			total[i] += scores[i].Score * ws.Weight
+			if rec != nil {
+				rec.Scores[i].Plugins = append(rec.Scores[i].Plugins, PluginScore{Plugin: ws.Plugin.Name(), Raw: raw[i], Normalized: scores[i].Score, Weight: ws.Weight})
+			}
+		}
+	}
+	if rec != nil {
+		for i := range total {
+			rec.Scores[i].Total = total[i]
+		}
+	}
+	return total, nil
+}
+
+// selectHost picks the highest total score; ties are broken by reservoir sampling from the
+// scheduler's seeded stream, as upstream breaks them at random.
+func (s *Scheduler) selectHost(nodes []*framework.NodeInfo, scores []int64) *framework.NodeInfo {
+	best, count := 0, 1
+	for i := 1; i < len(nodes); i++ {
+		switch {
+		case scores[i] > scores[best]:
+			best, count = i, 1
+		case scores[i] == scores[best]:
+			count++
+			if s.rand.IntN(count) == 0 {
+				best = i
+			}
+		}
+	}
+	return nodes[best]
+}
+
+// failed records a failed attempt: the FailedScheduling action, the PodScheduled=False
+// condition on the pod (if it changed), and the pod back in the queue.
+func (s *Scheduler) failed(qp *queuedPod, rec *Decision, code framework.Code, msg string) {
+	pod := qp.pod
+	if rec != nil {
+		rec.Result, rec.Message = "Unschedulable", msg
+		if code == framework.Error {
+			rec.Result = "Error"
+		}
+	}
+	s.log.Action(s.identity, "FailedScheduling", "pods", pod.Namespace, pod.Name, msg)
+	cond := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: msg}
+	if code == framework.Error {
+		cond.Reason = "SchedulerError"
+	}
+	if cur := podCondition(pod, corev1.PodScheduled); cur == nil || cur.Status != cond.Status || cur.Reason != cond.Reason || cur.Message != cond.Message {
+		next := pod.DeepCopy()
+		cond.LastTransitionTime = metav1.NewTime(s.clock.Now())
+		next.Status.Conditions = append(withoutCondition(next.Status.Conditions, corev1.PodScheduled), cond)
+		_, _ = s.client.UpdateStatus(next) // a conflict means the pod changed; its update requeues it
+	}
+	if code == framework.Error {
+		s.queue.requeueBackoff(qp)
+	} else {
+		s.queue.requeueUnschedulable(qp)
+	}
+}
+
+func podCondition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
+	for i := range pod.Status.Conditions {
+		if pod.Status.Conditions[i].Type == t {
+			return &pod.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func withoutCondition(conds []corev1.PodCondition, t corev1.PodConditionType) []corev1.PodCondition {
+	out := conds[:0]
+	for _, c := range conds {
+		if c.Type != t {
+			out = append(out, c)
+		}
+	}
+	return out
+}
