@@ -3,8 +3,11 @@
 package defaultbinder
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
@@ -24,6 +27,15 @@ var _ framework.BindPlugin = (*DefaultBinder)(nil)
 
 // New returns the plugin binding through client.
 func New(client Binder) *DefaultBinder { return &DefaultBinder{client: client} }
+
+// NewDefaultBinder is the plugin's factory: it binds through the handle's client. The
+// plugin takes no args, so args are ignored as upstream ignores them.
+func NewDefaultBinder(_ runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	if h == nil {
+		return nil, fmt.Errorf("%s: a handle with a client is required", Name)
+	}
+	return New(h.Client()), nil
+}
 
 // Name returns the plugin's name.
 func (b *DefaultBinder) Name() string { return Name }

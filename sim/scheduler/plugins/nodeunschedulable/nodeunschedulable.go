@@ -4,6 +4,7 @@ package nodeunschedulable
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
@@ -19,6 +20,12 @@ const ReasonUnschedulable = "node(s) were unschedulable"
 type NodeUnschedulable struct{}
 
 var _ framework.FilterPlugin = NodeUnschedulable{}
+
+// NewNodeUnschedulable is the plugin's factory; the plugin takes no args, so args are
+// ignored as upstream ignores them.
+func NewNodeUnschedulable(_ runtime.Object, _ framework.Handle) (framework.Plugin, error) {
+	return NodeUnschedulable{}, nil
+}
 
 // Name returns the plugin's name.
 func (NodeUnschedulable) Name() string { return Name }

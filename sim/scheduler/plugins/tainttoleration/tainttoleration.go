@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
@@ -15,62 +16,123 @@ import (
 // Name is the plugin's name in scheduler configurations.
 const Name = "TaintToleration"
 
+// ReasonUntoleratedTaintFormat is the Filter reason, formatted with the taint's key and
+// value: "node(s) had untolerated taint {key: value}".
+const ReasonUntoleratedTaintFormat = "node(s) had untolerated taint {%s: %s}"
+
+// preScoreStateKey is where PreScore leaves the pod's PreferNoSchedule tolerations.
+const preScoreStateKey = "PreScore" + Name
+
 // TaintToleration is the plugin.
 type TaintToleration struct{}
 
 var (
 	_ framework.FilterPlugin    = TaintToleration{}
+	_ framework.PreScorePlugin  = TaintToleration{}
 	_ framework.ScorePlugin     = TaintToleration{}
 	_ framework.ScoreExtensions = TaintToleration{}
 )
+
+// NewTaintToleration is the plugin's factory; the plugin takes no args, so args are ignored
+// as upstream ignores them.
+func NewTaintToleration(_ runtime.Object, _ framework.Handle) (framework.Plugin, error) {
+	return TaintToleration{}, nil
+}
 
 // Name returns the plugin's name.
 func (TaintToleration) Name() string { return Name }
 
 // Filter rejects a node with an untolerated NoSchedule or NoExecute taint.
 func (TaintToleration) Filter(_ *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
-	taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(n.Node.Spec.Taints, pod.Spec.Tolerations, func(t *corev1.Taint) bool {
-		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
-	})
+	if len(n.Node.Spec.Taints) == 0 {
+		return nil
+	}
+	taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(n.Node.Spec.Taints, pod.Spec.Tolerations, doNotSchedule)
 	if !untolerated {
 		return nil
 	}
-	return framework.NewStatus(framework.UnschedulableAndUnresolvable, fmt.Sprintf("node(s) had untolerated taint {%s: %s}", taint.Key, taint.Value))
+	return framework.NewStatus(framework.UnschedulableAndUnresolvable, fmt.Sprintf(ReasonUntoleratedTaintFormat, taint.Key, taint.Value))
 }
 
-// Score counts the node's PreferNoSchedule taints the pod does not tolerate.
-func (TaintToleration) Score(_ *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
-	var tolerations []corev1.Toleration
-	for _, t := range pod.Spec.Tolerations {
+// doNotSchedule is upstream's DoNotScheduleTaintsFilterFunc: the effects Filter enforces.
+func doNotSchedule(t *corev1.Taint) bool {
+	return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+}
+
+// preScoreState holds the pod's tolerations that apply to PreferNoSchedule taints.
+type preScoreState struct {
+	tolerationsPreferNoSchedule []corev1.Toleration
+}
+
+// PreScore keeps the pod's tolerations with an empty or PreferNoSchedule effect for Score.
+func (TaintToleration) PreScore(state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
+	state.Write(preScoreStateKey, &preScoreState{tolerationsPreferNoSchedule: preferNoScheduleTolerations(pod.Spec.Tolerations)})
+	return nil
+}
+
+func preferNoScheduleTolerations(tolerations []corev1.Toleration) []corev1.Toleration {
+	var out []corev1.Toleration
+	for _, t := range tolerations {
 		if t.Effect == "" || t.Effect == corev1.TaintEffectPreferNoSchedule {
-			tolerations = append(tolerations, t)
+			out = append(out, t)
 		}
 	}
+	return out
+}
+
+// Score counts the node's PreferNoSchedule taints the pod does not tolerate; NormalizeScore
+// turns the count around.
+func (TaintToleration) Score(state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
+	taints := n.Node.Spec.Taints
+	if len(taints) == 0 {
+		return 0, nil
+	}
+	var tolerations []corev1.Toleration
+	if v, ok := state.Read(preScoreStateKey); ok {
+		tolerations = v.(*preScoreState).tolerationsPreferNoSchedule
+	} else {
+		tolerations = preferNoScheduleTolerations(pod.Spec.Tolerations)
+	}
 	var count int64
-	for i := range n.Node.Spec.Taints {
-		t := &n.Node.Spec.Taints[i]
-		if t.Effect == corev1.TaintEffectPreferNoSchedule && !corev1helpers.TolerationsTolerateTaint(tolerations, t) {
+	for i := range taints {
+		if taints[i].Effect == corev1.TaintEffectPreferNoSchedule && !corev1helpers.TolerationsTolerateTaint(tolerations, &taints[i]) {
 			count++
 		}
 	}
 	return count, nil
 }
 
-// NormalizeScore reverses the counts: the node with the fewest untolerated taints scores
-// MaxNodeScore.
+// NormalizeScore is upstream's DefaultNormalizeScore(MaxNodeScore, reverse=true): the node
+// with the most untolerated taints scores 0, one with none scores MaxNodeScore, and the
+// rest MaxNodeScore - MaxNodeScore*count/max (integer division).
 func (TaintToleration) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
-	var max int64
-	for _, s := range scores {
-		if s.Score > max {
-			max = s.Score
+	defaultNormalizeScore(framework.MaxNodeScore, true, scores)
+	return nil
+}
+
+// defaultNormalizeScore is upstream's helper.DefaultNormalizeScore: scale scores so the
+// highest becomes maxPriority (integer division), reversed if asked; all zero stays zero,
+// or maxPriority when reversed.
+func defaultNormalizeScore(maxPriority int64, reverse bool, scores []framework.NodeScore) {
+	var maxCount int64
+	for i := range scores {
+		if scores[i].Score > maxCount {
+			maxCount = scores[i].Score
 		}
+	}
+	if maxCount == 0 {
+		if reverse {
+			for i := range scores {
+				scores[i].Score = maxPriority
+			}
+		}
+		return
 	}
 	for i := range scores {
-		if max == 0 {
-			scores[i].Score = framework.MaxNodeScore
-		} else {
-			scores[i].Score = framework.MaxNodeScore - scores[i].Score*framework.MaxNodeScore/max
+		score := maxPriority * scores[i].Score / maxCount
+		if reverse {
+			score = maxPriority - score
 		}
+		scores[i].Score = score
 	}
-	return nil
 }
