@@ -47,7 +47,9 @@ func (s *Scheduler) scheduleOne(qp *queuedPod) {
 				if rec != nil {
 					rec.Nominated = res.NominatedNodeName
 				}
-				break
+				s.log.Action(s.identity, "Preempted", "pods", pod.Namespace, pod.Name, fmt.Sprintf("Preempted pods on %s; nominated it for %s/%s", res.NominatedNodeName, pod.Namespace, pod.Name))
+				s.recordFailure(qp, rec, framework.Unschedulable, msg, res.NominatedNodeName)
+				return
 			}
 			if m := st.Message(); m != "" {
 				msg += " preemption: " + m
@@ -300,6 +302,11 @@ func (s *Scheduler) selectHost(nodes []*framework.NodeInfo, scores []int64) *fra
 // failed records a failed attempt: the FailedScheduling action, the PodScheduled=False
 // condition on the pod (if it changed), and the pod back in the queue.
 func (s *Scheduler) failed(qp *queuedPod, rec *Decision, code framework.Code, msg string) {
+	s.recordFailure(qp, rec, code, msg, "")
+}
+
+// recordFailure is failed that also records the node preemption nominated, if any.
+func (s *Scheduler) recordFailure(qp *queuedPod, rec *Decision, code framework.Code, msg, nominated string) {
 	pod := qp.pod
 	if rec != nil {
 		rec.Result, rec.Message = "Unschedulable", msg
@@ -312,8 +319,11 @@ func (s *Scheduler) failed(qp *queuedPod, rec *Decision, code framework.Code, ms
 	if code == framework.Error {
 		cond.Reason = "SchedulerError"
 	}
-	if cur := podCondition(pod, corev1.PodScheduled); cur == nil || cur.Status != cond.Status || cur.Reason != cond.Reason || cur.Message != cond.Message {
+	if cur := podCondition(pod, corev1.PodScheduled); cur == nil || cur.Status != cond.Status || cur.Reason != cond.Reason || cur.Message != cond.Message || (nominated != "" && pod.Status.NominatedNodeName != nominated) {
 		next := pod.DeepCopy()
+		if nominated != "" {
+			next.Status.NominatedNodeName = nominated
+		}
 		cond.LastTransitionTime = metav1.NewTime(s.clock.Now())
 		next.Status.Conditions = append(withoutCondition(next.Status.Conditions, corev1.PodScheduled), cond)
 		_, _ = s.client.UpdateStatus(next) // a conflict means the pod changed; its update requeues it

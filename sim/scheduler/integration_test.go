@@ -26,7 +26,7 @@ func TestUnschedulableThenNodeAdded(t *testing.T) {
 	c.RunFor(10 * time.Second)
 	p := c.Pod("big")
 	cond := scheduledCondition(p)
-	want := "0/2 nodes are available: 2 Insufficient cpu."
+	want := "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
 	if p.Spec.NodeName != "" || cond == nil || cond.Status != corev1.ConditionFalse || cond.Reason != "Unschedulable" || cond.Message != want {
 		t.Fatalf("node %q condition %+v; want message %q", p.Spec.NodeName, cond, want)
 	}
@@ -68,7 +68,7 @@ func TestTaintedNodeAvoided(t *testing.T) {
 	if p := c.Pod("p"); p.Spec.NodeName != "plain" {
 		t.Fatalf("p on %q", p.Spec.NodeName)
 	}
-	want := "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}."
+	want := "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
 	if cond := scheduledCondition(c.Pod("q")); cond == nil || cond.Message != want {
 		t.Fatalf("q condition %+v, want %q", cond, want)
 	}

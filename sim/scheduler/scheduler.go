@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultbinder"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultpreemption"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodename"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/noderesources"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeunschedulable"
@@ -42,15 +44,19 @@ type WeightedScore = framework.WeightedScore
 
 // DefaultProfile returns the default-scheduler profile with the plugins Orrery has so far,
 // at upstream's default weights.
-func DefaultProfile(binder defaultbinder.Binder) *Profile {
+func DefaultProfile(h framework.Handle) *Profile {
 	fit := noderesources.New(nil)
-	return &Profile{
+	prof := &Profile{
 		SchedulerName: DefaultSchedulerName,
 		PreFilter:     []framework.PreFilterPlugin{fit},
 		Filter:        []framework.FilterPlugin{nodeunschedulable.NodeUnschedulable{}, nodename.NodeName{}, tainttoleration.TaintToleration{}, fit},
 		Score:         []WeightedScore{{Plugin: tainttoleration.TaintToleration{}, Weight: 3}, {Plugin: fit, Weight: 1}},
-		Bind:          []framework.BindPlugin{defaultbinder.New(binder)},
+		Bind:          []framework.BindPlugin{defaultbinder.New(h.Client())},
 	}
+	if p, err := defaultpreemption.New(nil, h); err == nil {
+		prof.PostFilter = []framework.PostFilterPlugin{p.(framework.PostFilterPlugin)}
+	}
+	return prof
 }
 
 // Scheduler is the scheduler component.
@@ -75,6 +81,7 @@ type Scheduler struct {
 	cycle              *loop.Timer
 	cycles             uint64
 	namespaces         *informer.Informer
+	pdbs               *informer.Informer
 	decisions          *DecisionLog
 }
 
@@ -102,7 +109,7 @@ func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Clien
 		decisions: opts.Decisions,
 	}
 	if len(profiles) == 0 {
-		profiles = []*Profile{DefaultProfile(client)}
+		profiles = []*Profile{DefaultProfile(s)}
 	}
 	for _, p := range profiles {
 		s.profiles[p.SchedulerName] = p
@@ -111,6 +118,7 @@ func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Clien
 	s.pods = informer.New(client, "pods", "", apiserver.Filter{})
 	s.nodes = informer.New(client, "nodes", "", apiserver.Filter{})
 	s.namespaces = informer.New(client, "namespaces", "", apiserver.Filter{})
+	s.pdbs = informer.New(client, "poddisruptionbudgets", "", apiserver.Filter{})
 	s.pods.AddHandler(informer.Handler{OnAdd: s.onPodAdd, OnUpdate: s.onPodUpdate, OnDelete: s.onPodDelete})
 	s.nodes.AddHandler(informer.Handler{OnAdd: s.onNodeAdd, OnUpdate: s.onNodeUpdate, OnDelete: s.onNodeDelete})
 	return s
@@ -118,8 +126,10 @@ func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Clien
 
 // Start starts the informers and the periodic unschedulable flush.
 func (s *Scheduler) Start() error {
-	if err := s.namespaces.Start(); err != nil {
-		return fmt.Errorf("scheduler: %w", err)
+	for _, inf := range []*informer.Informer{s.namespaces, s.pdbs} {
+		if err := inf.Start(); err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
 	}
 	if err := s.nodes.Start(); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
@@ -322,4 +332,28 @@ func (p pluginClient) DeletePod(ns, name string) error {
 func (p pluginClient) UpdatePodStatus(pod *corev1.Pod) error {
 	_, err := p.c.UpdateStatus(pod)
 	return err
+}
+
+var (
+	_ framework.FilterRunner = (*Scheduler)(nil)
+	_ framework.PDBLister    = (*Scheduler)(nil)
+)
+
+// RunFilters runs the filters of the pod's profile on a node (which may be a clone).
+func (s *Scheduler) RunFilters(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
+	prof, ok := s.profiles[pod.Spec.SchedulerName]
+	if !ok {
+		return framework.NewStatus(framework.Error, "no profile for scheduler "+pod.Spec.SchedulerName)
+	}
+	return runFilters(prof, state, pod, ni)
+}
+
+// PodDisruptionBudgets lists the PDBs in the scheduler's cache, in namespace/name order.
+func (s *Scheduler) PodDisruptionBudgets() []*policyv1.PodDisruptionBudget {
+	objs := s.pdbs.List()
+	out := make([]*policyv1.PodDisruptionBudget, len(objs))
+	for i, o := range objs {
+		out[i] = o.(*policyv1.PodDisruptionBudget)
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -56,4 +57,16 @@ type DuplicatePluginError struct{ Name string }
 
 func (e *DuplicatePluginError) Error() string {
 	return "a plugin named " + e.Name + " already exists"
+}
+
+// FilterRunner runs the filters of the profile a pod belongs to against any NodeInfo,
+// including a modified clone (preemption's dry runs). The scheduler's Handle implements it.
+type FilterRunner interface {
+	RunFilters(state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status
+}
+
+// PDBLister lists the PodDisruptionBudgets the scheduler knows (preemption counts their
+// violations). The scheduler's Handle implements it.
+type PDBLister interface {
+	PodDisruptionBudgets() []*policyv1.PodDisruptionBudget
 }

@@ -204,3 +204,30 @@ func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
 	n.podList = nil
 	n.Generation++
 }
+
+// Clone returns a copy whose pod set can be changed without touching n (for preemption's
+// what-if evaluations). Pod infos are shared; they are read-only.
+func (n *NodeInfo) Clone() *NodeInfo {
+	c := &NodeInfo{Node: n.Node, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation}
+	for k, v := range n.Pods {
+		c.Pods[k] = v
+	}
+	if n.UsedPorts != nil {
+		c.UsedPorts = make(map[string]int, len(n.UsedPorts))
+		for k, v := range n.UsedPorts {
+			c.UsedPorts[k] = v
+		}
+	}
+	return c
+}
+
+func (r Resource) clone() Resource {
+	if r.Scalar != nil {
+		m := make(map[corev1.ResourceName]int64, len(r.Scalar))
+		for k, v := range r.Scalar {
+			m[k] = v
+		}
+		r.Scalar = m
+	}
+	return r
+}
