@@ -1,0 +1,88 @@
+package scheduler
+
+import (
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orrery-sim/orrery/sim/eventlog"
+	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/scheduler/framework"
+)
+
+// nopBinder accepts every binding without an API server, so the benchmark measures the
+// scheduling cycle itself.
+type nopBinder struct{}
+
+func (nopBinder) Name() string { return "NopBinder" }
+func (nopBinder) Bind(*framework.CycleState, *corev1.Pod, string) *framework.Status {
+	return nil
+}
+
+// benchScheduler builds a scheduler whose cache holds n nodes of 64 CPUs with 10 pods each.
+func benchScheduler(b *testing.B, n int, profile func(*Scheduler) *Profile) *Scheduler {
+	l := loop.New(1)
+	s := &Scheduler{clock: l, log: eventlog.New(l.Elapsed), rand: l.Rand("scheduler"), profiles: map[string]*Profile{},
+		nodeInfos: map[string]*framework.NodeInfo{}, podNode: map[string]string{}, assumed: map[string]bool{}, identity: "bench"}
+	s.queue = newQueue(l, nil, queueLess(nil))
+	prof := profile(s)
+	prof.Bind = []framework.BindPlugin{nopBinder{}}
+	s.profiles[prof.SchedulerName] = prof
+	for i := 0; i < n; i++ {
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("node-%05d", i), Labels: map[string]string{
+			corev1.LabelHostname: fmt.Sprintf("node-%05d", i), corev1.LabelTopologyZone: fmt.Sprintf("zone-%d", i%3)}},
+			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("110")}}}
+		ni := framework.NewNodeInfo(node)
+		for j := 0; j < 10; j++ {
+			p := benchPod(fmt.Sprintf("existing-%d-%d", i, j), j%3 == 0)
+			p.Spec.NodeName = node.Name
+			ni.AddPod("default/"+p.Name, framework.NewPodInfo(p))
+		}
+		s.nodeInfos[node.Name] = ni
+	}
+	s.rebuildNodeOrder()
+	return s
+}
+
+func benchPod(name string, antiAffinity bool) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: map[string]string{"app": "bench"}},
+		Spec: corev1.PodSpec{SchedulerName: DefaultSchedulerName, Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")}}}}}}
+	if antiAffinity {
+		p.Labels["anti"] = "yes"
+		p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"anti": "yes"}}, TopologyKey: corev1.LabelHostname}}}}
+	}
+	return p
+}
+
+// runCycles schedules b.N pods, one cycle each, through the whole cycle (filter with
+// sampling, score, assume, reserve, bind).
+func runCycles(b *testing.B, s *Scheduler, antiAffinity bool) {
+	pods := make([]*corev1.Pod, b.N)
+	for i := range pods {
+		pods[i] = benchPod(fmt.Sprintf("new-%d", i), antiAffinity)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key := "default/" + pods[i].Name
+		s.queue.add(key, pods[i], true)
+		s.scheduleOne(s.queue.pop())
+		if s.podNode[key] == "" {
+			b.Fatalf("pod %d not scheduled", i)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+}
+
+func BenchmarkSchedulingCycle(b *testing.B) {
+	for _, n := range []int{500, 5000} {
+		b.Run(fmt.Sprintf("nodes=%d/current-default", n), func(b *testing.B) {
+			runCycles(b, benchScheduler(b, n, func(s *Scheduler) *Profile { return DefaultProfile(s) }), false)
+		})
+	}
+}
