@@ -1,10 +1,20 @@
-// Package noderesources is the NodeResourcesFit plugin: a pod fits a node when the node's
-// allocatable covers what its pods already request plus this pod's requests, and nodes are
-// scored by how much would be left free (the LeastAllocated strategy, upstream's default).
+// Package noderesources holds the NodeResourcesFit and NodeResourcesBalancedAllocation
+// plugins. NodeResourcesFit filters out nodes without room for a pod's requests and scores
+// the rest with one of upstream's strategies (LeastAllocated, MostAllocated,
+// RequestedToCapacityRatio); NodeResourcesBalancedAllocation favours nodes whose requested
+// fractions of each resource stay close to each other.
 package noderesources
 
 import (
+	"fmt"
+	"sort"
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
+	resourcehelper "k8s.io/component-helpers/resource"
+	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
@@ -12,10 +22,19 @@ import (
 // Name is the plugin's name in scheduler configurations.
 const Name = "NodeResourcesFit"
 
-// Reason texts, exactly as kube-scheduler reports them.
+// Reason texts, exactly as kube-scheduler reports them. An insufficient resource reads
+// ReasonInsufficientPrefix + its name ("Insufficient cpu", "Insufficient nvidia.com/gpu").
 const (
-	ReasonTooManyPods = "Too many pods"
-	reasonInsufficent = "Insufficient "
+	ReasonTooManyPods              = "Too many pods"
+	ReasonInsufficientPrefix       = "Insufficient "
+	ReasonInsufficientCPU          = ReasonInsufficientPrefix + string(corev1.ResourceCPU)
+	ReasonInsufficientMemory       = ReasonInsufficientPrefix + string(corev1.ResourceMemory)
+	ReasonInsufficientEphemeral    = ReasonInsufficientPrefix + string(corev1.ResourceEphemeralStorage)
+	preFilterStateKey              = "PreFilter" + Name
+	preScoreStateKey               = "PreScore" + Name
+	errWrongArgsFormat             = "want args to be of type %s, got %T"
+	nodeResourcesFitArgsTypeName   = "NodeResourcesFitArgs"
+	balancedAllocationArgsTypeName = "NodeResourcesBalancedAllocationArgs"
 )
 
 // ResourceWeight weights one resource in the score.
@@ -28,115 +47,272 @@ type ResourceWeight struct {
 // weight 1 each.
 var DefaultResources = []ResourceWeight{{corev1.ResourceCPU, 1}, {corev1.ResourceMemory, 1}}
 
+type scoringStrategy uint8
+
+const (
+	strategyLeastAllocated scoringStrategy = iota
+	strategyMostAllocated
+	strategyRequestedToCapacityRatio
+)
+
 // Fit is the NodeResourcesFit plugin.
 type Fit struct {
-	resources []ResourceWeight
+	strategy  scoringStrategy
+	resources []scoredResource
+	shape     []shapePoint // RequestedToCapacityRatio only, scores scaled to 0–100
+	// ignoredResources and ignoredResourceGroups name extended resources (or their
+	// "domain" prefixes) that Filter does not check.
+	ignoredResources      map[string]bool
+	ignoredResourceGroups map[string]bool
 }
 
 var (
 	_ framework.PreFilterPlugin = (*Fit)(nil)
 	_ framework.FilterPlugin    = (*Fit)(nil)
+	_ framework.PreScorePlugin  = (*Fit)(nil)
 	_ framework.ScorePlugin     = (*Fit)(nil)
 )
 
-// New returns the plugin scoring the given resources (DefaultResources if empty).
+// New returns the plugin with the LeastAllocated strategy over the given resources
+// (DefaultResources if empty).
 func New(resources []ResourceWeight) *Fit {
 	if len(resources) == 0 {
 		resources = DefaultResources
 	}
-	return &Fit{resources: resources}
+	return &Fit{strategy: strategyLeastAllocated, resources: newScoredResources(resources)}
+}
+
+// NewFit is the plugin's factory: args is a *configv1.NodeResourcesFitArgs (nil means
+// upstream's defaults: LeastAllocated over cpu and memory, nothing ignored).
+func NewFit(args runtime.Object, _ framework.Handle) (framework.Plugin, error) {
+	var typed *configv1.NodeResourcesFitArgs
+	if args != nil {
+		a, ok := args.(*configv1.NodeResourcesFitArgs)
+		if !ok {
+			return nil, fmt.Errorf(errWrongArgsFormat, nodeResourcesFitArgsTypeName, args)
+		}
+		typed = a
+	}
+	return newFitFromArgs(typed)
+}
+
+func newFitFromArgs(args *configv1.NodeResourcesFitArgs) (*Fit, error) {
+	args = defaultFitArgs(args)
+	if err := validateFitArgs(args); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	s := args.ScoringStrategy
+	weights := make([]ResourceWeight, len(s.Resources))
+	for i, r := range s.Resources {
+		weights[i] = ResourceWeight{Name: corev1.ResourceName(r.Name), Weight: r.Weight}
+	}
+	f := &Fit{resources: newScoredResources(weights)}
+	switch s.Type {
+	case configv1.MostAllocated:
+		f.strategy = strategyMostAllocated
+	case configv1.RequestedToCapacityRatio:
+		f.strategy = strategyRequestedToCapacityRatio
+		for _, p := range s.RequestedToCapacityRatio.Shape {
+			f.shape = append(f.shape, shapePoint{utilization: int64(p.Utilization), score: int64(p.Score) * (framework.MaxNodeScore / maxCustomPriorityScore)})
+		}
+	}
+	if len(args.IgnoredResources) > 0 {
+		f.ignoredResources = map[string]bool{}
+		for _, r := range args.IgnoredResources {
+			f.ignoredResources[r] = true
+		}
+	}
+	if len(args.IgnoredResourceGroups) > 0 {
+		f.ignoredResourceGroups = map[string]bool{}
+		for _, g := range args.IgnoredResourceGroups {
+			f.ignoredResourceGroups[g] = true
+		}
+	}
+	return f, nil
 }
 
 // Name returns the plugin's name.
 func (f *Fit) Name() string { return Name }
 
-const stateKey = "PreFilter" + Name
+// scalarRequest is one extended (or other scalar) resource the pod requests and Filter
+// checks.
+type scalarRequest struct {
+	name     corev1.ResourceName
+	quantity int64
+}
+
+// preFilterState is the pod's requests, computed once per cycle.
+type preFilterState struct {
+	req framework.Resource
+	// scalars are the non-zero scalar requests Filter checks (ignored ones left out), by
+	// name, so that reasons come out in a fixed order.
+	scalars []scalarRequest
+	// empty is true when the pod requests nothing, so only the pod count matters.
+	empty bool
+}
+
+// computeRequests is upstream's computePodResourceRequest: the larger of the init
+// containers' and the containers' requests per resource, plus overhead (component-helpers'
+// PodRequests, pod-level resources honoured).
+func computeRequests(pod *corev1.Pod) framework.Resource {
+	return framework.NewResource(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
+}
+
+func (f *Fit) newPreFilterState(pod *corev1.Pod) *preFilterState {
+	s := &preFilterState{req: computeRequests(pod)}
+	for name, q := range s.req.Scalar {
+		if q == 0 || f.ignored(name) {
+			continue
+		}
+		s.scalars = append(s.scalars, scalarRequest{name: name, quantity: q})
+	}
+	sort.Slice(s.scalars, func(i, j int) bool { return s.scalars[i].name < s.scalars[j].name })
+	s.empty = s.req.MilliCPU == 0 && s.req.Memory == 0 && s.req.EphemeralStorage == 0 && len(s.req.Scalar) == 0
+	return s
+}
+
+// ignored reports whether args ignore an extended resource, by name or by the part of its
+// name before the slash.
+func (f *Fit) ignored(name corev1.ResourceName) bool {
+	if (f.ignoredResources == nil && f.ignoredResourceGroups == nil) || !isExtendedResourceName(name) {
+		return false
+	}
+	if f.ignoredResources[string(name)] {
+		return true
+	}
+	if f.ignoredResourceGroups != nil {
+		prefix, _, _ := strings.Cut(string(name), "/")
+		return f.ignoredResourceGroups[prefix]
+	}
+	return false
+}
 
 // PreFilter computes the pod's requests once for the cycle.
 func (f *Fit) PreFilter(state *framework.CycleState, pod *corev1.Pod) *framework.Status {
-	state.Write(stateKey, framework.NewPodInfo(pod))
+	state.Write(preFilterStateKey, f.newPreFilterState(pod))
 	return nil
 }
 
-func podInfo(state *framework.CycleState, pod *corev1.Pod) *framework.PodInfo {
-	if v, ok := state.Read(stateKey); ok {
-		return v.(*framework.PodInfo)
+func (f *Fit) preFilterState(state *framework.CycleState, pod *corev1.Pod) *preFilterState {
+	if v, ok := state.Read(preFilterStateKey); ok {
+		if s, ok := v.(*preFilterState); ok {
+			return s
+		}
 	}
-	return framework.NewPodInfo(pod)
+	s := f.newPreFilterState(pod)
+	state.Write(preFilterStateKey, s)
+	return s
 }
 
-// Filter rejects nodes without room for the pod, naming every insufficient resource.
+// Filter rejects nodes without room for the pod, naming every insufficient resource: the
+// pod count first, then cpu, memory, ephemeral-storage and scalar resources by name. A
+// resource the pod requests more of than the node's whole allocatable makes the status
+// UnschedulableAndUnresolvable (preemption cannot help); otherwise it is Unschedulable.
 func (f *Fit) Filter(state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
-	req := podInfo(state, pod).Requests
-	var reasons []string
+	s := f.preFilterState(state, pod)
+	if fits(s, n) {
+		return nil
+	}
+	return insufficient(s, n)
+}
+
+// fits is the allocation-free check; insufficient builds the reasons when it fails.
+func fits(s *preFilterState, n *framework.NodeInfo) bool {
 	if int64(len(n.Pods))+1 > n.Allocatable.AllowedPodNumber {
-		reasons = append(reasons, ReasonTooManyPods)
+		return false
 	}
-	if req.MilliCPU > 0 && req.MilliCPU > n.Allocatable.MilliCPU-n.Requested.MilliCPU {
-		reasons = append(reasons, reasonInsufficent+string(corev1.ResourceCPU))
+	if s.empty {
+		return true
 	}
-	if req.Memory > 0 && req.Memory > n.Allocatable.Memory-n.Requested.Memory {
-		reasons = append(reasons, reasonInsufficent+string(corev1.ResourceMemory))
+	r := &s.req
+	if r.MilliCPU > 0 && r.MilliCPU > n.Allocatable.MilliCPU-n.Requested.MilliCPU {
+		return false
 	}
-	if req.EphemeralStorage > 0 && req.EphemeralStorage > n.Allocatable.EphemeralStorage-n.Requested.EphemeralStorage {
-		reasons = append(reasons, reasonInsufficent+string(corev1.ResourceEphemeralStorage))
+	if r.Memory > 0 && r.Memory > n.Allocatable.Memory-n.Requested.Memory {
+		return false
 	}
-	for _, name := range sortedScalars(req.Scalar) {
-		if v := req.Scalar[name]; v > 0 && v > n.Allocatable.Scalar[name]-n.Requested.Scalar[name] {
-			reasons = append(reasons, reasonInsufficent+string(name))
+	if r.EphemeralStorage > 0 && r.EphemeralStorage > n.Allocatable.EphemeralStorage-n.Requested.EphemeralStorage {
+		return false
+	}
+	for _, sr := range s.scalars {
+		if sr.quantity > n.Allocatable.Scalar[sr.name]-n.Requested.Scalar[sr.name] {
+			return false
 		}
 	}
-	if len(reasons) > 0 {
-		return framework.NewStatus(framework.Unschedulable, reasons...)
-	}
-	return nil
+	return true
 }
 
-// Score is LeastAllocated: the weighted mean over resources of the share of allocatable
-// that would stay free, times MaxNodeScore. Pods requesting nothing count with the
-// scheduler's non-zero defaults, as upstream scores them.
-func (f *Fit) Score(state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
-	req := podInfo(state, pod).NonZero
-	var score, weights int64
-	for _, rw := range f.resources {
-		alloc, used := amount(&n.Allocatable, rw.Name), amount(&n.NonZeroRequested, rw.Name)+amount(&req, rw.Name)
-		if alloc == 0 {
-			continue
+func insufficient(s *preFilterState, n *framework.NodeInfo) *framework.Status {
+	var reasons []string
+	code := framework.Unschedulable
+	add := func(reason string, unresolvable bool) {
+		reasons = append(reasons, reason)
+		if unresolvable {
+			code = framework.UnschedulableAndUnresolvable
 		}
-		s := int64(0)
-		if used <= alloc {
-			s = (alloc - used) * framework.MaxNodeScore / alloc
+	}
+	if int64(len(n.Pods))+1 > n.Allocatable.AllowedPodNumber {
+		add(ReasonTooManyPods, false)
+	}
+	if !s.empty {
+		r := &s.req
+		if r.MilliCPU > 0 && r.MilliCPU > n.Allocatable.MilliCPU-n.Requested.MilliCPU {
+			add(ReasonInsufficientCPU, r.MilliCPU > n.Allocatable.MilliCPU)
 		}
-		score += s * rw.Weight
-		weights += rw.Weight
+		if r.Memory > 0 && r.Memory > n.Allocatable.Memory-n.Requested.Memory {
+			add(ReasonInsufficientMemory, r.Memory > n.Allocatable.Memory)
+		}
+		if r.EphemeralStorage > 0 && r.EphemeralStorage > n.Allocatable.EphemeralStorage-n.Requested.EphemeralStorage {
+			add(ReasonInsufficientEphemeral, r.EphemeralStorage > n.Allocatable.EphemeralStorage)
+		}
+		for _, sr := range s.scalars {
+			if sr.quantity > n.Allocatable.Scalar[sr.name]-n.Requested.Scalar[sr.name] {
+				add(ReasonInsufficientPrefix+string(sr.name), sr.quantity > n.Allocatable.Scalar[sr.name])
+			}
+		}
 	}
-	if weights == 0 {
-		return 0, nil
-	}
-	return score / weights, nil
+	return framework.NewStatus(code, reasons...)
 }
 
-func amount(r *framework.Resource, name corev1.ResourceName) int64 {
-	switch name {
-	case corev1.ResourceCPU:
-		return r.MilliCPU
-	case corev1.ResourceMemory:
-		return r.Memory
-	case corev1.ResourceEphemeralStorage:
-		return r.EphemeralStorage
-	}
-	return r.Scalar[name]
+// preScoreState is the pod's requests per scoring resource, in the order of f.resources.
+type preScoreState struct {
+	podRequests []int64
 }
 
-func sortedScalars(m map[corev1.ResourceName]int64) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
+// nonZeroRequests is what upstream's scorers take as the pod's requests for resources
+// scored on NonZeroRequested: containers that request no cpu or memory count 100m and
+// 200MiB.
+func nonZeroRequests(pod *corev1.Pod) framework.Resource {
+	return framework.NewResource(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{
+		NonMissingContainerRequests: corev1.ResourceList{
+			corev1.ResourceCPU:    *resource.NewMilliQuantity(framework.DefaultMilliCPURequest, resource.DecimalSI),
+			corev1.ResourceMemory: *resource.NewQuantity(framework.DefaultMemoryRequest, resource.DecimalSI),
+		},
+	}))
+}
+
+func podRequestList(req *framework.Resource, resources []scoredResource) []int64 {
+	out := make([]int64, len(resources))
+	for i := range resources {
+		out[i] = amount(req, &resources[i])
 	}
 	return out
+}
+
+// PreScore computes the pod's (non-zero) requests for the scored resources once.
+func (f *Fit) PreScore(state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
+	nz := nonZeroRequests(pod)
+	state.Write(preScoreStateKey, &preScoreState{podRequests: podRequestList(&nz, f.resources)})
+	return nil
+}
+
+// Score rates the node with the configured strategy. Without PreScore it computes the
+// pod's requests on the first call and keeps them in the cycle state.
+func (f *Fit) Score(state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
+	v, ok := state.Read(preScoreStateKey)
+	if !ok {
+		f.PreScore(state, pod, nil)
+		v, _ = state.Read(preScoreStateKey)
+	}
+	return f.score(n, v.(*preScoreState).podRequests), nil
 }
