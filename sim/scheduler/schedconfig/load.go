@@ -1,7 +1,6 @@
 package schedconfig
 
 import (
-	"encoding/json"
 	"os"
 	"sort"
 
@@ -160,10 +159,7 @@ func decodeArgs(doc *model.Document, path *field.Path, pc *configv1.PluginConfig
 		errs = append(errs, doc.Error(p, field.NotSupported(p, av, []string{APIVersion}).ErrorBody()))
 	}
 	args.GetObjectKind().SetGroupVersionKind(want)
-	pc.Args = runtime.RawExtension{Object: args}
-	if raw, err := json.Marshal(args); err == nil {
-		pc.Args.Raw = raw
-	}
+	pc.Args = runtime.RawExtension{Raw: pc.Args.Raw, Object: args}
 	return errs
 }
 

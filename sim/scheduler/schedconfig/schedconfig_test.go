@@ -366,3 +366,38 @@ func TestMergePluginSet(t *testing.T) {
 		})
 	}
 }
+
+func TestPluginArgs(t *testing.T) {
+	head := "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- pluginConfig:\n"
+	t.Run("untyped args are kept as JSON", func(t *testing.T) {
+		cfg, err := ParseFor("c.yaml", []byte(head+"  - name: Foo\n    args:\n      depth: 3\n"), append(InTreePlugins(), "Foo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, ok := cfg.Profiles[0].PluginConfig[0].Args.Object.(*runtime.Unknown)
+		if !ok || string(u.Raw) != `{"depth":3}` {
+			t.Errorf("args = %#v", cfg.Profiles[0].PluginConfig[0].Args.Object)
+		}
+	})
+	t.Run("args of another kind", func(t *testing.T) {
+		_, err := Parse("c.yaml", []byte(head+"  - name: InterPodAffinity\n    args:\n      kind: NodeAffinityArgs\n"))
+		var list model.ErrorList
+		if !errors.As(err, &list) || list[0].Line != 7 || list[0].Field != "profiles[0].pluginConfig[0].args.kind" ||
+			list[0].Detail != `Unsupported value: "NodeAffinityArgs": supported values: "InterPodAffinityArgs"` {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("args wrong type", func(t *testing.T) {
+		_, err := Parse("c.yaml", []byte(head+"  - name: InterPodAffinity\n    args:\n      hardPodAffinityWeight: heavy\n"))
+		var list model.ErrorList
+		if !errors.As(err, &list) || list[0].Line != 7 || list[0].Field != "profiles[0].pluginConfig[0].args.hardPodAffinityWeight" {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("args out of range", func(t *testing.T) {
+		_, err := Parse("c.yaml", []byte(head+"  - name: InterPodAffinity\n    args:\n      hardPodAffinityWeight: 101\n"))
+		if err == nil || err.Error() != "c.yaml: line 7: profiles[0].pluginConfig[0].args.hardPodAffinityWeight: Invalid value: 101: not in valid range [0, 100]" {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
