@@ -190,12 +190,12 @@ var perPodLabels = map[string]bool{
 func defaultSelector(pod *corev1.Pod) labels.Selector {
 	ref := metav1.GetControllerOf(pod)
 	if ref == nil {
-		return labels.Nothing()
+		return labels.NewSelector()
 	}
 	switch ref.Kind {
 	case "ReplicaSet", "StatefulSet", "ReplicationController":
 	default:
-		return labels.Nothing()
+		return labels.NewSelector()
 	}
 	set := labels.Set{}
 	for k, v := range pod.Labels {
@@ -204,7 +204,7 @@ func defaultSelector(pod *corev1.Pod) labels.Selector {
 		}
 	}
 	if len(set) == 0 {
-		return labels.Nothing()
+		return labels.NewSelector()
 	}
 	return labels.SelectorFromSet(set)
 }
