@@ -10,6 +10,7 @@ import (
 	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/eventlog"
 	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/scheduler"
 )
 
 // RunOptions adjust a run.
@@ -20,6 +21,8 @@ type RunOptions struct {
 	Until time.Duration
 	// Events, when set, receives the event log as JSON lines.
 	Events io.Writer
+	// Decisions, when set, receives the scheduler's per-cycle decision log.
+	Decisions io.Writer
 }
 
 // Run is a finished run.
@@ -57,7 +60,13 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 			r.Actions = append(r.Actions, *e)
 		}
 	})
-	c, err := sim.NewWithLog(sim.Config{Seed: seed, Nodes: s.Nodes()}, l, log)
+	cfg := sim.Config{Seed: seed, Nodes: s.Nodes()}
+	var decisions *scheduler.DecisionLog
+	if opts.Decisions != nil {
+		decisions = scheduler.NewDecisionLog(opts.Decisions)
+		cfg.Scheduler.Decisions = decisions
+	}
+	c, err := sim.NewWithLog(cfg, l, log)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
 	}
@@ -75,6 +84,9 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 	c.RunFor(d)
 	if err := log.Err(); err != nil {
 		return nil, fmt.Errorf("write event log: %w", err)
+	}
+	if decisions != nil && decisions.Err() != nil {
+		return nil, fmt.Errorf("write decision log: %w", decisions.Err())
 	}
 	return r, nil
 }

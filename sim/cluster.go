@@ -24,6 +24,7 @@ import (
 	"github.com/orrery-sim/orrery/sim/kubelet"
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler"
+	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
 
 // Config describes a cluster to build.
@@ -37,6 +38,11 @@ type Config struct {
 	API apiserver.Options
 	// NodeLifecycle overrides the node lifecycle controller's timings.
 	NodeLifecycle nodelifecycle.Options
+	// Scheduler configures the scheduler (decision log).
+	Scheduler scheduler.Options
+	// Profiles builds the scheduling profiles from the scheduler's handle; nil means the
+	// default profile.
+	Profiles func(h framework.Handle) ([]*framework.Profile, error)
 }
 
 // Cluster is a running simulated cluster.
@@ -112,7 +118,11 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 	}
 	nlc.Start()
 
-	c.Scheduler = scheduler.New(l, log, api.ClientFor(apiserver.User{Name: apiserver.SchedulerUser}))
+	sched, err := scheduler.NewFromConfig(l, log, api.ClientFor(apiserver.User{Name: apiserver.SchedulerUser}), cfg.Scheduler, cfg.Profiles)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	c.Scheduler = sched
 	if err := c.Scheduler.Start(); err != nil {
 		return nil, err
 	}

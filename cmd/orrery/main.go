@@ -88,11 +88,12 @@ func loadScenario(args []string) (*scenarios.Scenario, error) {
 
 func newRun(stdout io.Writer) *cobra.Command {
 	var (
-		seed   uint64
-		until  time.Duration
-		output string
-		events string
-		outDir string
+		seed      uint64
+		until     time.Duration
+		output    string
+		events    string
+		decisions string
+		outDir    string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [SCENARIO]",
@@ -118,6 +119,14 @@ func newRun(stdout io.Writer) *cobra.Command {
 				defer ev.abort()
 				opts.Events = ev
 			}
+			var dec *atomicFile
+			if decisions != "" {
+				if dec, err = createAtomic(decisions); err != nil {
+					return inputError{err}
+				}
+				defer dec.abort()
+				opts.Decisions = dec
+			}
 			run, err := s.Run(opts)
 			if err != nil {
 				return err
@@ -126,8 +135,11 @@ func newRun(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if ev != nil {
-				if err := ev.commit(); err != nil {
+			for _, f := range []*atomicFile{ev, dec} {
+				if f == nil {
+					continue
+				}
+				if err := f.commit(); err != nil {
 					return err
 				}
 			}
@@ -146,6 +158,7 @@ func newRun(stdout io.Writer) *cobra.Command {
 	cmd.Flags().DurationVar(&until, "until", 0, "virtual time to run for (default: the scenario's duration)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	cmd.Flags().StringVar(&events, "events", "", "write the event log (JSON lines) to this file")
+	cmd.Flags().StringVar(&decisions, "decisions", "", "write the scheduler's decision log (JSON lines, one per scheduling cycle) to this file")
 	cmd.Flags().StringVar(&outDir, "out", "", "write results.json into this directory")
 	return cmd
 }

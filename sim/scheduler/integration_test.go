@@ -26,7 +26,7 @@ func TestUnschedulableThenNodeAdded(t *testing.T) {
 	c.RunFor(10 * time.Second)
 	p := c.Pod("big")
 	cond := scheduledCondition(p)
-	want := "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
+	want := "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling." // 2 CPUs exceed the nodes' whole allocatable: unresolvable
 	if p.Spec.NodeName != "" || cond == nil || cond.Status != corev1.ConditionFalse || cond.Reason != "Unschedulable" || cond.Message != want {
 		t.Fatalf("node %q condition %+v; want message %q", p.Spec.NodeName, cond, want)
 	}

@@ -97,6 +97,28 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, profiles
 	return NewWithOptions(clock, log, client, Options{}, profiles...)
 }
 
+// NewFromConfig returns a scheduler whose profiles are built by build from the
+// scheduler's own handle (nil: the default profile), as a configuration file's are.
+func NewFromConfig(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, opts Options, build func(framework.Handle) ([]*framework.Profile, error)) (*Scheduler, error) {
+	s := NewWithOptions(clock, log, client, opts)
+	if build == nil {
+		return s, nil
+	}
+	profiles, err := build(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(profiles) == 0 {
+		return nil, fmt.Errorf("no scheduling profiles")
+	}
+	s.profiles = map[string]*Profile{}
+	for _, p := range profiles {
+		s.profiles[p.SchedulerName] = p
+	}
+	s.queue.active.less = queueLess(profiles[0].QueueSort)
+	return s, nil
+}
+
 // NewWithOptions is New with options.
 func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, opts Options, profiles ...*Profile) *Scheduler {
 	s := &Scheduler{
