@@ -88,21 +88,28 @@ func (c *nsLabelCache) get(ns string) labels.Set {
 	return l
 }
 
+// termCacheEpoch is how many cycles a cache generation lasts.
+const termCacheEpoch = 64
+
 // termCache keeps existing pods' parsed terms across cycles, keyed by the pod object (pod
-// objects are replaced, never mutated, when a pod changes). It holds two generations:
-// entries not used during a whole cycle are dropped at the next, so it never outgrows the
-// pods the scheduler sees.
+// objects are replaced, never mutated, when a pod changes). It holds two generations of
+// termCacheEpoch cycles: entries unused for a whole generation are dropped, so it never
+// outgrows the pods the scheduler sees.
 type termCache struct {
 	cur, prev map[*corev1.Pod]*podTerms
+	cycles    int
 }
 
 func newTermCache() termCache {
 	return termCache{cur: map[*corev1.Pod]*podTerms{}, prev: map[*corev1.Pod]*podTerms{}}
 }
 
-// rotate starts a new generation.
+// rotate counts a cycle and starts a new generation every termCacheEpoch cycles.
 func (c *termCache) rotate() {
-	c.prev, c.cur = c.cur, make(map[*corev1.Pod]*podTerms, len(c.cur))
+	c.cycles++
+	if c.cycles%termCacheEpoch == 0 {
+		c.prev, c.cur = c.cur, make(map[*corev1.Pod]*podTerms, len(c.cur))
+	}
 }
 
 // get returns pod's parsed terms; a pod whose terms do not parse has none (upstream

@@ -11,18 +11,21 @@ import (
 
 // fakeHandle is a cluster of NodeInfos and namespace labels.
 type fakeHandle struct {
-	nodes []*framework.NodeInfo
-	ns    map[string]map[string]string
+	nodes  []*framework.NodeInfo
+	byName map[string]*framework.NodeInfo
+	ns     map[string]map[string]string
 }
 
 func (h *fakeHandle) NodeInfos() []*framework.NodeInfo { return h.nodes }
 func (h *fakeHandle) NodeInfo(name string) (*framework.NodeInfo, bool) {
-	for _, n := range h.nodes {
-		if n.Name() == name {
-			return n, true
+	if h.byName == nil {
+		h.byName = map[string]*framework.NodeInfo{}
+		for _, n := range h.nodes {
+			h.byName[n.Name()] = n
 		}
 	}
-	return nil, false
+	n, ok := h.byName[name]
+	return n, ok
 }
 func (h *fakeHandle) NamespaceLabels(ns string) map[string]string { return h.ns[ns] }
 func (h *fakeHandle) Rand() *rand.Rand                            { return rand.New(rand.NewPCG(1, 2)) }
