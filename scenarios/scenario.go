@@ -23,8 +23,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/model"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
+	"github.com/orrery-sim/orrery/sim/scheduler/schedconfig"
 )
 
 // APIVersion and Kind identify a scenario document.
@@ -68,7 +71,9 @@ type Scenario struct {
 	// File is where the scenario was read from; Objects are its decoded manifests.
 	File    string         `yaml:"-"`
 	Objects []model.Object `yaml:"-"`
-	root    *yaml.Node
+	// SchedulerConfig is the decoded and defaulted scheduler configuration.
+	SchedulerConfig *configv1.KubeSchedulerConfiguration `yaml:"-"`
+	root            *yaml.Node
 }
 
 // Spec is what a scenario asks for.
@@ -78,6 +83,9 @@ type Spec struct {
 	// Duration is how long the run lasts in virtual time.
 	Duration Duration `yaml:"duration"`
 	Cluster  Cluster  `yaml:"cluster"`
+	// Scheduler is a KubeSchedulerConfiguration file (kubescheduler.config.k8s.io/v1),
+	// relative to the scenario file; empty means Kubernetes' default profile.
+	Scheduler string `yaml:"scheduler"`
 	// Manifests are Kubernetes YAML files, relative to the scenario file, applied at 0s.
 	Manifests []string `yaml:"manifests"`
 	// Timeline lists timed events.
@@ -186,6 +194,21 @@ func load(fsys fs.FS, name, display string) (*Scenario, error) {
 			return nil, err
 		}
 		s.Objects = append(s.Objects, objs...)
+	}
+	if s.Spec.Scheduler != "" {
+		p := path.Clean(path.Join(path.Dir(name), filepath.ToSlash(s.Spec.Scheduler)))
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			errs = append(errs, &model.FieldError{File: shown, Doc: 1, Line: s.lineOf("spec.scheduler"), Field: "spec.scheduler", Detail: fmt.Sprintf("cannot read %q: %v", s.Spec.Scheduler, unwrapPathError(err))})
+		} else if cfg, err := schedconfig.ParseFor(displayName(display, p), b, schedconfig.PluginNames(plugins.All())); err != nil {
+			var el model.ErrorList
+			if !errors.As(err, &el) {
+				return nil, err
+			}
+			errs = append(errs, el...)
+		} else {
+			s.SchedulerConfig = cfg
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs

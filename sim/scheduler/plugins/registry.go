@@ -1,0 +1,47 @@
+// Package plugins gathers the scheduler's plugins into registries: InTree is upstream's
+// default set (as far as Orrery models it), All adds the research policies, and both can be
+// merged with a researcher's own plugins before a configuration file is built.
+package plugins
+
+import (
+	"github.com/orrery-sim/orrery/sim/scheduler/framework"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultbinder"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultpreemption"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/interpodaffinity"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeaffinity"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodename"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/noderesources"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeunschedulable"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/podtopologyspread"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/policies"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/queuesort"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/schedulinggates"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/tainttoleration"
+)
+
+// InTree returns upstream's plugins, by the names configuration files use.
+func InTree() framework.Registry {
+	return framework.Registry{
+		schedulinggates.Name:                 schedulinggates.NewSchedulingGates,
+		queuesort.Name:                       queuesort.NewPrioritySort,
+		nodeunschedulable.Name:               nodeunschedulable.NewNodeUnschedulable,
+		nodename.Name:                        nodename.NewNodeName,
+		tainttoleration.Name:                 tainttoleration.NewTaintToleration,
+		nodeaffinity.Name:                    nodeaffinity.New,
+		noderesources.Name:                   noderesources.NewFit,
+		noderesources.BalancedAllocationName: noderesources.NewBalancedAllocation,
+		podtopologyspread.Name:               podtopologyspread.New,
+		interpodaffinity.Name:                interpodaffinity.New,
+		defaultpreemption.Name:               defaultpreemption.New,
+		defaultbinder.Name:                   defaultbinder.NewDefaultBinder,
+	}
+}
+
+// All returns the in-tree plugins and the research policies.
+func All() framework.Registry {
+	r := InTree()
+	if err := r.Merge(policies.Registry()); err != nil {
+		panic(err) // the two sets are fixed and disjoint; a clash is a programming error
+	}
+	return r
+}
