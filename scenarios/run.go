@@ -94,6 +94,21 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 // schedule puts one timeline event on the loop; faults are events like any other, so a
 // failure replays exactly.
 func (s *Scenario) schedule(c *sim.Cluster, e Event) {
+	if e.Apply != "" {
+		objs := make([]runtime.Object, len(e.objects))
+		for i, o := range e.objects {
+			objs[i] = o.Obj
+		}
+		file := e.Apply
+		c.Loop.At(loop.Epoch.Add(e.At.Duration), func() {
+			if err := c.Apply(objs...); err != nil {
+				c.Log.Action(sim.Actor, "ApplyFailed", "", "", file, err.Error())
+				return
+			}
+			c.Log.Action(sim.Actor, "Applied", "", "", file, fmt.Sprintf("Applied %d objects from %s", len(objs), file))
+		})
+		return
+	}
 	f := e.Fault
 	switch f.Kind {
 	case FaultNodeCrash:

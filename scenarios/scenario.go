@@ -103,6 +103,14 @@ type NodeSpec struct {
 	Name     string            `yaml:"name"`
 	Capacity map[string]string `yaml:"capacity"`
 	Labels   map[string]string `yaml:"labels"`
+	Taints   []Taint           `yaml:"taints"`
+}
+
+// Taint is a node taint, as in a Node's spec.taints.
+type Taint struct {
+	Key    string `yaml:"key"`
+	Value  string `yaml:"value"`
+	Effect string `yaml:"effect"`
 }
 
 // NodePool is count nodes named <name>-1 … <name>-<count>, spread over zones round-robin.
@@ -112,12 +120,17 @@ type NodePool struct {
 	Zones    []string          `yaml:"zones"`
 	Capacity map[string]string `yaml:"capacity"`
 	Labels   map[string]string `yaml:"labels"`
+	Taints   []Taint           `yaml:"taints"`
 }
 
-// Event is one timeline entry.
+// Event is one timeline entry: a fault, or manifests to apply.
 type Event struct {
 	At    Duration `yaml:"at"`
 	Fault *Fault   `yaml:"fault"`
+	// Apply is a manifest file, relative to the scenario file, applied at At.
+	Apply string `yaml:"apply"`
+	// objects are Apply's decoded objects.
+	objects []model.Object
 }
 
 // Fault kinds.
@@ -195,6 +208,37 @@ func load(fsys fs.FS, name, display string) (*Scenario, error) {
 		}
 		s.Objects = append(s.Objects, objs...)
 	}
+	for i := range s.Spec.Timeline {
+		e := &s.Spec.Timeline[i]
+		if e.Apply == "" {
+			continue
+		}
+		field := fmt.Sprintf("spec.timeline[%d].apply", i)
+		p := path.Clean(path.Join(path.Dir(name), filepath.ToSlash(e.Apply)))
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			errs = append(errs, &model.FieldError{File: shown, Doc: 1, Line: s.lineOf(field), Field: field, Detail: fmt.Sprintf("cannot read %q: %v", e.Apply, unwrapPathError(err))})
+			continue
+		}
+		objs, err := model.Decode(displayName(display, p), b)
+		if err != nil {
+			var el model.ErrorList
+			if !errors.As(err, &el) {
+				return nil, err
+			}
+			errs = append(errs, el...)
+			continue
+		}
+		if err := model.Check(objs); err != nil {
+			var el model.ErrorList
+			if !errors.As(err, &el) {
+				return nil, err
+			}
+			errs = append(errs, el...)
+			continue
+		}
+		e.objects = objs
+	}
 	if s.Spec.Scheduler != "" {
 		p := path.Clean(path.Join(path.Dir(name), filepath.ToSlash(s.Spec.Scheduler)))
 		b, err := fs.ReadFile(fsys, p)
@@ -268,7 +312,17 @@ func (s *Scenario) validate() model.ErrorList {
 		errs = append(errs, s.errorf("spec.duration", "Required value: a positive duration such as 15m"))
 	}
 	names := map[string]bool{}
-	addNode := func(field, name string, capacity, labels map[string]string) {
+	addNode := func(field, name string, capacity, labels map[string]string, taints []Taint) {
+		for j, t := range taints {
+			switch corev1.TaintEffect(t.Effect) {
+			case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+			default:
+				errs = append(errs, s.errorf(fmt.Sprintf("%s.taints[%d].effect", field, j), "Unsupported value: %q: supported values: \"NoExecute\", \"NoSchedule\", \"PreferNoSchedule\"", t.Effect))
+			}
+			for _, msg := range validation.IsQualifiedName(t.Key) {
+				errs = append(errs, s.errorf(fmt.Sprintf("%s.taints[%d].key", field, j), "Invalid value: %q: %s", t.Key, msg))
+			}
+		}
 		for _, msg := range validation.IsDNS1123Subdomain(name) {
 			errs = append(errs, s.errorf(field+".name", "Invalid value: %q: %s", name, msg))
 		}
@@ -294,7 +348,7 @@ func (s *Scenario) validate() model.ErrorList {
 		}
 	}
 	for i, n := range s.Spec.Cluster.Nodes {
-		addNode(fmt.Sprintf("spec.cluster.nodes[%d]", i), n.Name, n.Capacity, n.Labels)
+		addNode(fmt.Sprintf("spec.cluster.nodes[%d]", i), n.Name, n.Capacity, n.Labels, n.Taints)
 	}
 	for i, p := range s.Spec.Cluster.NodePools {
 		field := fmt.Sprintf("spec.cluster.nodePools[%d]", i)
@@ -302,7 +356,7 @@ func (s *Scenario) validate() model.ErrorList {
 			errs = append(errs, s.errorf(field+".count", "Invalid value: %d: must be greater than 0", p.Count))
 		}
 		for j := 1; j <= p.Count; j++ {
-			addNode(field, p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels)
+			addNode(field, p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels, p.Taints)
 		}
 	}
 	if len(names) == 0 {
@@ -310,8 +364,11 @@ func (s *Scenario) validate() model.ErrorList {
 	}
 	for i, e := range s.Spec.Timeline {
 		field := fmt.Sprintf("spec.timeline[%d]", i)
+		if (e.Fault == nil) == (e.Apply == "") {
+			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault or apply"))
+			continue
+		}
 		if e.Fault == nil {
-			errs = append(errs, s.errorf(field, "Required value: an event needs a fault"))
 			continue
 		}
 		switch e.Fault.Kind {
@@ -379,8 +436,11 @@ func (s *Scenario) lineOf(field string) int {
 // Nodes returns the node objects the scenario's cluster has, in the order listed.
 func (s *Scenario) Nodes() []*corev1.Node {
 	var out []*corev1.Node
-	mk := func(name string, capacity, labels map[string]string, zone string) *corev1.Node {
+	mk := func(name string, capacity, labels map[string]string, taints []Taint, zone string) *corev1.Node {
 		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+		for _, t := range taints {
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
+		}
 		for k, v := range labels {
 			n.Labels[k] = v
 		}
@@ -401,7 +461,7 @@ func (s *Scenario) Nodes() []*corev1.Node {
 		return n
 	}
 	for _, n := range s.Spec.Cluster.Nodes {
-		out = append(out, mk(n.Name, n.Capacity, n.Labels, ""))
+		out = append(out, mk(n.Name, n.Capacity, n.Labels, n.Taints, ""))
 	}
 	for _, p := range s.Spec.Cluster.NodePools {
 		for j := 1; j <= p.Count; j++ {
@@ -409,7 +469,7 @@ func (s *Scenario) Nodes() []*corev1.Node {
 			if len(p.Zones) > 0 {
 				zone = p.Zones[(j-1)%len(p.Zones)]
 			}
-			out = append(out, mk(p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels, zone))
+			out = append(out, mk(p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels, p.Taints, zone))
 		}
 	}
 	return out
