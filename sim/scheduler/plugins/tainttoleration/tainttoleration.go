@@ -47,16 +47,27 @@ func (TaintToleration) Filter(_ *framework.CycleState, pod *corev1.Pod, n *frame
 	if len(n.Node.Spec.Taints) == 0 {
 		return nil
 	}
-	taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(n.Node.Spec.Taints, pod.Spec.Tolerations, doNotSchedule)
-	if !untolerated {
+	taint := firstUntoleratedTaint(n.Node.Spec.Taints, pod.Spec.Tolerations)
+	if taint == nil {
 		return nil
 	}
 	return framework.NewStatus(framework.UnschedulableAndUnresolvable, fmt.Sprintf(ReasonUntoleratedTaintFormat, taint.Key, taint.Value))
 }
 
-// doNotSchedule is upstream's DoNotScheduleTaintsFilterFunc: the effects Filter enforces.
-func doNotSchedule(t *corev1.Taint) bool {
-	return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+// firstUntoleratedTaint is component-helpers' FindMatchingUntoleratedTaint with upstream's
+// DoNotScheduleTaintsFilterFunc (NoSchedule and NoExecute taints, in the node's order),
+// without the filtered copy of the taints that the helper allocates on every call.
+func firstUntoleratedTaint(taints []corev1.Taint, tolerations []corev1.Toleration) *corev1.Taint {
+	for i := range taints {
+		t := &taints[i]
+		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
+			continue
+		}
+		if !corev1helpers.TolerationsTolerateTaint(tolerations, t) {
+			return t
+		}
+	}
+	return nil
 }
 
 // preScoreState holds the pod's tolerations that apply to PreferNoSchedule taints.

@@ -3,6 +3,8 @@ package tainttoleration
 import (
 	"testing"
 
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -86,5 +88,42 @@ func TestNormalizeAllZero(t *testing.T) {
 	TaintToleration{}.NormalizeScore(nil, nil, scores)
 	if scores[0].Score != 100 || scores[1].Score != 100 {
 		t.Fatalf("all-zero counts normalise to %v, want 100 each", scores)
+	}
+}
+
+// TestFilterMatchesHelper checks the allocation-free Filter against component-helpers'
+// FindMatchingUntoleratedTaint on mixed taints and tolerations.
+func TestFilterMatchesHelper(t *testing.T) {
+	taints := []corev1.Taint{
+		{Key: "a", Value: "1", Effect: corev1.TaintEffectPreferNoSchedule},
+		{Key: "b", Value: "2", Effect: corev1.TaintEffectNoExecute},
+		{Key: "c", Value: "3", Effect: corev1.TaintEffectNoSchedule},
+	}
+	tolSets := [][]corev1.Toleration{
+		nil,
+		{{Key: "b", Operator: corev1.TolerationOpExists}},
+		{{Key: "b", Operator: corev1.TolerationOpExists}, {Key: "c", Operator: corev1.TolerationOpEqual, Value: "3"}},
+		{{Operator: corev1.TolerationOpExists}},
+		{{Key: "c", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+	}
+	for i, tols := range tolSets {
+		want, untolerated := corev1helpers.FindMatchingUntoleratedTaint(taints, tols, func(t *corev1.Taint) bool {
+			return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+		})
+		got := firstUntoleratedTaint(taints, tols)
+		if (got != nil) != untolerated || (got != nil && got.Key != want.Key) {
+			t.Errorf("tolerations %d: got %v, helper %v %v", i, got, want, untolerated)
+		}
+	}
+}
+
+func BenchmarkFilter(b *testing.B) {
+	n := node("n", corev1.Taint{Key: "x", Effect: corev1.TaintEffectPreferNoSchedule}, corev1.Taint{Key: "dedicated", Value: "gpu", Effect: corev1.TaintEffectNoSchedule})
+	pod := podTolerating(corev1.Toleration{Key: "dedicated", Operator: corev1.TolerationOpExists})
+	b.ReportAllocs()
+	for b.Loop() {
+		if !(TaintToleration{}).Filter(nil, pod, n).IsSuccess() {
+			b.Fatal("rejected")
+		}
 	}
 }
