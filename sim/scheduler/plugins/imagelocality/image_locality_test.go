@@ -170,3 +170,36 @@ func TestNormalizedImageName(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkScore(b *testing.B) {
+	var nodes []*framework.NodeInfo
+	for i := 0; i < 500; i++ {
+		nodes = append(nodes, framework.NewNodeInfo(nodeWithImages("n"+string(rune('a'+i%26))+string(rune('a'+i/26)), image(300, "app:v1"), image(40, "sidecar:latest"))))
+	}
+	h := &fakeHandle{nodes: nodes}
+	pl, _ := New(nil, h)
+	il := pl.(*ImageLocality)
+	p := pod(nil, "app:v1", "sidecar")
+	state := framework.NewCycleState()
+	il.PreScore(state, p, nodes)
+	b.ReportAllocs()
+	for b.Loop() {
+		il.Score(state, p, nodes[7])
+	}
+}
+
+func BenchmarkPreScore500Nodes(b *testing.B) {
+	var nodes []*framework.NodeInfo
+	for i := 0; i < 500; i++ {
+		nodes = append(nodes, framework.NewNodeInfo(nodeWithImages("n", image(300, "app:v1"))))
+	}
+	h := &fakeHandle{nodes: nodes}
+	pl, _ := New(nil, h)
+	il := pl.(*ImageLocality)
+	p := pod(nil, "app:v1")
+	il.PreScore(framework.NewCycleState(), p, nodes)
+	b.ReportAllocs()
+	for b.Loop() {
+		il.PreScore(framework.NewCycleState(), p, nodes)
+	}
+}

@@ -168,3 +168,31 @@ func TestNewArgs(t *testing.T) {
 		t.Error("malformed addedAffinity accepted")
 	}
 }
+
+func BenchmarkFilterNodeSelector(b *testing.B) {
+	pl, _ := New(nil, nil)
+	na := pl.(*NodeAffinity)
+	pod := requiredPod(map[string]string{"pool": "general"})
+	n := node("n", map[string]string{"pool": "general", "zone": "a"})
+	state := framework.NewCycleState()
+	na.PreFilter(state, pod)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !na.Filter(state, pod, n).IsSuccess() {
+			b.Fatal("rejected")
+		}
+	}
+}
+
+func BenchmarkFilterNoConstraints(b *testing.B) {
+	pl, _ := New(nil, nil)
+	na := pl.(*NodeAffinity)
+	pod := requiredPod(nil)
+	n := node("n", map[string]string{"pool": "general"})
+	state := framework.NewCycleState()
+	na.PreFilter(state, pod)
+	b.ReportAllocs()
+	for b.Loop() {
+		na.Filter(state, pod, n)
+	}
+}

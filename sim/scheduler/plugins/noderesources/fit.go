@@ -25,11 +25,15 @@ const Name = "NodeResourcesFit"
 // Reason texts, exactly as kube-scheduler reports them. An insufficient resource reads
 // ReasonInsufficientPrefix + its name ("Insufficient cpu", "Insufficient nvidia.com/gpu").
 const (
-	ReasonTooManyPods              = "Too many pods"
-	ReasonInsufficientPrefix       = "Insufficient "
-	ReasonInsufficientCPU          = ReasonInsufficientPrefix + string(corev1.ResourceCPU)
-	ReasonInsufficientMemory       = ReasonInsufficientPrefix + string(corev1.ResourceMemory)
-	ReasonInsufficientEphemeral    = ReasonInsufficientPrefix + string(corev1.ResourceEphemeralStorage)
+	ReasonTooManyPods           = "Too many pods"
+	ReasonInsufficientPrefix    = "Insufficient "
+	ReasonInsufficientCPU       = ReasonInsufficientPrefix + string(corev1.ResourceCPU)
+	ReasonInsufficientMemory    = ReasonInsufficientPrefix + string(corev1.ResourceMemory)
+	ReasonInsufficientEphemeral = ReasonInsufficientPrefix + string(corev1.ResourceEphemeralStorage)
+)
+
+// Cycle-state keys and the wrong-args error, as upstream spells them.
+const (
 	preFilterStateKey              = "PreFilter" + Name
 	preScoreStateKey               = "PreScore" + Name
 	errWrongArgsFormat             = "want args to be of type %s, got %T"

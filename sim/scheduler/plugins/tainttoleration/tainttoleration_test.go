@@ -3,10 +3,9 @@ package tainttoleration
 import (
 	"testing"
 
-	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
