@@ -61,6 +61,9 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 		}
 	})
 	cfg := sim.Config{Seed: seed, Nodes: s.Nodes()}
+	if s.SchedulerConfig != nil {
+		cfg.Profiles = sim.ProfilesFrom(s.SchedulerConfig)
+	}
 	var decisions *scheduler.DecisionLog
 	if opts.Decisions != nil {
 		decisions = scheduler.NewDecisionLog(opts.Decisions)

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
@@ -75,7 +76,7 @@ func (s *Scheduler) scheduleOne(qp *queuedPod) {
 func (s *Scheduler) feasibleNodes(prof *Profile, state *framework.CycleState, pod *corev1.Pod, rec *Decision) ([]*framework.NodeInfo, framework.NodeToStatus) {
 	if nn := pod.Status.NominatedNodeName; nn != "" {
 		if ni, ok := s.NodeInfo(nn); ok {
-			if st := runFilters(prof, state, pod, ni); st.IsSuccess() {
+			if st := s.filterNode(prof, state, pod, ni); st.IsSuccess() {
 				if rec != nil {
 					rec.Filter = append(rec.Filter, FilterVerdict{Node: nn, Fits: true})
 				}
@@ -84,6 +85,41 @@ func (s *Scheduler) feasibleNodes(prof *Profile, state *framework.CycleState, po
 		}
 	}
 	return s.findNodesThatFit(prof, state, pod, rec)
+}
+
+// filterNode runs the filters on a node as if the pods nominated to it with a priority at
+// least the pod's were already there, so that the room preemption made for them is kept
+// (upstream runs the filters with and without them; Orrery keeps the stricter pass).
+func (s *Scheduler) filterNode(prof *Profile, state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
+	if len(s.nominated) == 0 {
+		return runFilters(prof, state, pod, ni)
+	}
+	set := s.nominated[ni.Name()]
+	if len(set) == 0 {
+		return runFilters(prof, state, pod, ni)
+	}
+	prio := corev1helpers.PodPriority(pod)
+	self := pod.Namespace + "/" + pod.Name
+	var with *framework.NodeInfo
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		pi := set[k]
+		if k == self || corev1helpers.PodPriority(pi.Pod) < prio {
+			continue
+		}
+		if with == nil {
+			with = ni.Clone()
+		}
+		with.AddPod(k, pi)
+	}
+	if with == nil {
+		return runFilters(prof, state, pod, ni)
+	}
+	return runFilters(prof, state, pod, with)
 }
 
 // runFilters runs the filter plugins on one node, stopping at the first rejection.
@@ -192,7 +228,7 @@ func (s *Scheduler) findNodesThatFit(prof *Profile, state *framework.CycleState,
 	for i := 0; i < n && len(feasible) < want; i++ {
 		ni := s.nodeOrder[(s.nextStartNodeIndex+i)%n]
 		processed++
-		st := runFilters(prof, state, pod, ni)
+		st := s.filterNode(prof, state, pod, ni)
 		if rec != nil {
 			v := FilterVerdict{Node: ni.Name(), Fits: st.IsSuccess()}
 			if !v.Fits {
@@ -323,6 +359,7 @@ func (s *Scheduler) recordFailure(qp *queuedPod, rec *Decision, code framework.C
 		next := pod.DeepCopy()
 		if nominated != "" {
 			next.Status.NominatedNodeName = nominated
+			s.setNominated(qp.key, next) // at once, as upstream's nominator: do not wait for the watch
 		}
 		cond.LastTransitionTime = metav1.NewTime(s.clock.Now())
 		next.Status.Conditions = append(withoutCondition(next.Status.Conditions, corev1.PodScheduled), cond)

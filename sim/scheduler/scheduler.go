@@ -83,6 +83,9 @@ type Scheduler struct {
 	namespaces         *informer.Informer
 	pdbs               *informer.Informer
 	decisions          *DecisionLog
+	// nominated holds, per node, the pending pods preemption nominated to it; lower
+	// priority pods may not take the room made for them.
+	nominated map[string]map[string]*framework.PodInfo
 }
 
 // Options configure a scheduler beyond its profiles.
@@ -129,6 +132,7 @@ func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Clien
 		podNode:   map[string]string{},
 		assumed:   map[string]bool{},
 		decisions: opts.Decisions,
+		nominated: map[string]map[string]*framework.PodInfo{},
 	}
 	if len(profiles) == 0 {
 		profiles = []*Profile{DefaultProfile(s)}
@@ -204,6 +208,7 @@ func (s *Scheduler) onPodAdd(obj runtime.Object) { s.onPodUpdate(nil, obj) }
 func (s *Scheduler) onPodUpdate(_, obj runtime.Object) {
 	pod := obj.(*corev1.Pod)
 	key := informer.Key(pod)
+	s.setNominated(key, pod)
 	if pod.Spec.NodeName != "" {
 		s.queue.remove(key)
 		if isTerminal(pod) {
@@ -235,11 +240,34 @@ func (s *Scheduler) preEnqueue(pod *corev1.Pod) bool {
 
 func (s *Scheduler) onPodDelete(obj runtime.Object) {
 	key := informer.Key(obj)
+	s.setNominated(key, nil)
 	s.queue.remove(key)
 	if _, ok := s.podNode[key]; ok {
 		s.forgetPod(key)
 		s.queue.moveAllToActiveOrBackoff()
 	}
+}
+
+// setNominated records the node a pending pod is nominated to (none if pod is nil, bound
+// or not nominated).
+func (s *Scheduler) setNominated(key string, pod *corev1.Pod) {
+	for node, set := range s.nominated {
+		if _, ok := set[key]; ok && (pod == nil || pod.Status.NominatedNodeName != node || pod.Spec.NodeName != "") {
+			delete(set, key)
+			if len(set) == 0 {
+				delete(s.nominated, node)
+			}
+		}
+	}
+	if pod == nil || pod.Spec.NodeName != "" || pod.Status.NominatedNodeName == "" || pod.DeletionTimestamp != nil {
+		return
+	}
+	set := s.nominated[pod.Status.NominatedNodeName]
+	if set == nil {
+		set = map[string]*framework.PodInfo{}
+		s.nominated[pod.Status.NominatedNodeName] = set
+	}
+	set[key] = framework.NewPodInfo(pod)
 }
 
 func (s *Scheduler) accountPod(key string, pod *corev1.Pod, node string) {
@@ -361,13 +389,15 @@ var (
 	_ framework.PDBLister    = (*Scheduler)(nil)
 )
 
-// RunFilters runs the filters of the pod's profile on a node (which may be a clone).
+// RunFilters runs the filters of the pod's profile on a node (which may be a clone), with
+// the pods nominated to it at the pod's priority or above counted in, as upstream's
+// preemption dry runs do.
 func (s *Scheduler) RunFilters(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
 	prof, ok := s.profiles[pod.Spec.SchedulerName]
 	if !ok {
 		return framework.NewStatus(framework.Error, "no profile for scheduler "+pod.Spec.SchedulerName)
 	}
-	return runFilters(prof, state, pod, ni)
+	return s.filterNode(prof, state, pod, ni)
 }
 
 // PodDisruptionBudgets lists the PDBs in the scheduler's cache, in namespace/name order.

@@ -7,9 +7,11 @@ import (
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultbinder"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultpreemption"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/imagelocality"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/interpodaffinity"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeaffinity"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodename"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeports"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/noderesources"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeunschedulable"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/podtopologyspread"
@@ -28,6 +30,8 @@ func InTree() framework.Registry {
 		nodename.Name:                        nodename.NewNodeName,
 		tainttoleration.Name:                 tainttoleration.NewTaintToleration,
 		nodeaffinity.Name:                    nodeaffinity.New,
+		nodeports.Name:                       nodeports.New,
+		imagelocality.Name:                   imagelocality.New,
 		noderesources.Name:                   noderesources.NewFit,
 		noderesources.BalancedAllocationName: noderesources.NewBalancedAllocation,
 		podtopologyspread.Name:               podtopologyspread.New,
