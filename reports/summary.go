@@ -68,6 +68,8 @@ type Result struct {
 	EventLog          EventLogSummary `json:"eventLog"`
 	Timeline          []TimelineEntry `json:"timeline"`
 	Nodes             []NodeRow       `json:"nodes"`
+	// NodesInUse counts nodes running at least one pod (a bin-packing measure).
+	NodesInUse int `json:"nodesInUse"`
 	Deployments       []DeploymentRow `json:"deployments"`
 }
 
@@ -129,6 +131,9 @@ func Summarize(r *scenarios.Run) (*Result, error) {
 			row.Taints = append(row.Taints, t.Key+":"+string(t.Effect))
 		}
 		res.Nodes = append(res.Nodes, row)
+		if row.Pods > 0 {
+			res.NodesInUse++
+		}
 	}
 	deploys, err := c.Admin.List("deployments", "", apiserver.Filter{}, true)
 	if err != nil {
@@ -198,6 +203,7 @@ func WriteText(w io.Writer, res *Result) error {
 	if err := dt.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nEvent log: %d entries, sha256 %s\n", res.EventLog.Entries, res.EventLog.SHA256)
+	fmt.Fprintf(w, "\nNodes in use: %d of %d\n", res.NodesInUse, len(res.Nodes))
+	fmt.Fprintf(w, "Event log: %d entries, sha256 %s\n", res.EventLog.Entries, res.EventLog.SHA256)
 	return nil
 }

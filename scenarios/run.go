@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/eventlog"
@@ -23,6 +24,8 @@ type RunOptions struct {
 	Events io.Writer
 	// Decisions, when set, receives the scheduler's per-cycle decision log.
 	Decisions io.Writer
+	// SchedulerConfig, when set, replaces the scenario's scheduler configuration.
+	SchedulerConfig *configv1.KubeSchedulerConfiguration
 }
 
 // Run is a finished run.
@@ -61,7 +64,10 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 		}
 	})
 	cfg := sim.Config{Seed: seed, Nodes: s.Nodes()}
-	if s.SchedulerConfig != nil {
+	switch {
+	case opts.SchedulerConfig != nil:
+		cfg.Profiles = sim.ProfilesFrom(opts.SchedulerConfig)
+	case s.SchedulerConfig != nil:
 		cfg.Profiles = sim.ProfilesFrom(s.SchedulerConfig)
 	}
 	var decisions *scheduler.DecisionLog

@@ -17,6 +17,8 @@ import (
 	"github.com/orrery-sim/orrery/model"
 	"github.com/orrery-sim/orrery/reports"
 	"github.com/orrery-sim/orrery/scenarios"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
+	"github.com/orrery-sim/orrery/sim/scheduler/schedconfig"
 )
 
 // Exit codes.
@@ -93,6 +95,7 @@ func newRun(stdout io.Writer) *cobra.Command {
 		output    string
 		events    string
 		decisions string
+		schedCfg  string
 		outDir    string
 	)
 	cmd := &cobra.Command{
@@ -108,6 +111,13 @@ func newRun(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			opts := scenarios.RunOptions{Until: until}
+			if schedCfg != "" {
+				cfg, err := schedconfig.LoadFor(schedCfg, schedconfig.PluginNames(plugins.All()))
+				if err != nil {
+					return inputError{err}
+				}
+				opts.SchedulerConfig = cfg
+			}
 			if cmd.Flags().Changed("seed") {
 				opts.Seed = &seed
 			}
@@ -160,6 +170,7 @@ func newRun(stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&events, "events", "", "write the event log (JSON lines) to this file")
 	cmd.Flags().StringVar(&decisions, "decisions", "", "write the scheduler's decision log (JSON lines, one per scheduling cycle) to this file")
 	cmd.Flags().StringVar(&outDir, "out", "", "write results.json into this directory")
+	cmd.Flags().StringVar(&schedCfg, "scheduler-config", "", "a KubeSchedulerConfiguration file that replaces the scenario's scheduler configuration")
 	return cmd
 }
 

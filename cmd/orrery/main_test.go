@@ -148,3 +148,27 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestMostAllocatedPacksTighter: on the binpack scenario (30 one-CPU pods, 12 eight-CPU
+// nodes) the default profile spreads the pods over every node, and the MostAllocated
+// configuration packs them onto the 4 nodes that can hold them.
+func TestMostAllocatedPacksTighter(t *testing.T) {
+	spread := runJSON(t, "binpack")
+	packed := runJSON(t, "binpack", "--scheduler-config", filepath.Join("..", "..", "scenarios", "builtin", "binpack", "mostallocated.yaml"))
+	if spread.NodesInUse != 12 || packed.NodesInUse != 4 {
+		t.Fatalf("nodes in use: default %d, MostAllocated %d; want 12 and 4", spread.NodesInUse, packed.NodesInUse)
+	}
+	if spread.Seed != packed.Seed {
+		t.Fatal("the comparison must use the same seed")
+	}
+}
+
+func TestSchedulerConfigErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: default-scheduler\n  plugins:\n    score:\n      enabled:\n      - {name: Fastest}\n"), 0o644)
+	var out, errOut bytes.Buffer
+	code := execute([]string{"run", "binpack", "--scheduler-config", bad}, &out, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), `profiles[0].plugins.score.enabled[0].name`) || !strings.Contains(errOut.String(), "line 8") {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+}
