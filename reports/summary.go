@@ -69,8 +69,8 @@ type Result struct {
 	Timeline          []TimelineEntry `json:"timeline"`
 	Nodes             []NodeRow       `json:"nodes"`
 	// NodesInUse counts nodes running at least one pod (a bin-packing measure).
-	NodesInUse int `json:"nodesInUse"`
-	Deployments       []DeploymentRow `json:"deployments"`
+	NodesInUse  int             `json:"nodesInUse"`
+	Deployments []DeploymentRow `json:"deployments"`
 }
 
 // EventLogSummary identifies the event log: its length and SHA-256.

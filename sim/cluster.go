@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers"
@@ -25,6 +26,8 @@ import (
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
+	"github.com/orrery-sim/orrery/sim/scheduler/schedconfig"
 )
 
 // Config describes a cluster to build.
@@ -40,9 +43,24 @@ type Config struct {
 	NodeLifecycle nodelifecycle.Options
 	// Scheduler configures the scheduler (decision log).
 	Scheduler scheduler.Options
-	// Profiles builds the scheduling profiles from the scheduler's handle; nil means the
-	// default profile.
+	// Profiles builds the scheduling profiles from the scheduler's handle; nil means
+	// Kubernetes' default configuration (DefaultProfiles).
 	Profiles func(h framework.Handle) ([]*framework.Profile, error)
+}
+
+// DefaultProfiles builds the profiles of a KubeSchedulerConfiguration with every field
+// defaulted, as kube-scheduler runs without a configuration file.
+func DefaultProfiles(h framework.Handle) ([]*framework.Profile, error) {
+	cfg := &configv1.KubeSchedulerConfiguration{}
+	schedconfig.SetDefaults(cfg)
+	return schedconfig.BuildProfiles(cfg, plugins.All(), h)
+}
+
+// ProfilesFrom builds the profiles of a decoded configuration.
+func ProfilesFrom(cfg *configv1.KubeSchedulerConfiguration) func(framework.Handle) ([]*framework.Profile, error) {
+	return func(h framework.Handle) ([]*framework.Profile, error) {
+		return schedconfig.BuildProfiles(cfg, plugins.All(), h)
+	}
 }
 
 // Cluster is a running simulated cluster.
@@ -118,7 +136,11 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 	}
 	nlc.Start()
 
-	sched, err := scheduler.NewFromConfig(l, log, api.ClientFor(apiserver.User{Name: apiserver.SchedulerUser}), cfg.Scheduler, cfg.Profiles)
+	build := cfg.Profiles
+	if build == nil {
+		build = DefaultProfiles
+	}
+	sched, err := scheduler.NewFromConfig(l, log, api.ClientFor(apiserver.User{Name: apiserver.SchedulerUser}), cfg.Scheduler, build)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
