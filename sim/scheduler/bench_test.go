@@ -7,10 +7,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/sim/eventlog"
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
+	"github.com/orrery-sim/orrery/sim/scheduler/schedconfig"
 )
 
 // nopBinder accepts every binding without an API server, so the benchmark measures the
@@ -23,7 +26,8 @@ func (nopBinder) Bind(*framework.CycleState, *corev1.Pod, string) *framework.Sta
 }
 
 // benchScheduler builds a scheduler whose cache holds n nodes of 64 CPUs with 10 pods each.
-func benchScheduler(b *testing.B, n int, profile func(*Scheduler) *Profile) *Scheduler {
+// With withAffinity, a third of the existing pods carry a required anti-affinity term.
+func benchScheduler(b *testing.B, n int, withAffinity bool, profile func(*Scheduler) *Profile) *Scheduler {
 	l := loop.New(1)
 	s := &Scheduler{clock: l, log: eventlog.New(l.Elapsed), rand: l.Rand("scheduler"), profiles: map[string]*Profile{},
 		nodeInfos: map[string]*framework.NodeInfo{}, podNode: map[string]string{}, assumed: map[string]bool{}, identity: "bench"}
@@ -37,7 +41,11 @@ func benchScheduler(b *testing.B, n int, profile func(*Scheduler) *Profile) *Sch
 			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("110")}}}
 		ni := framework.NewNodeInfo(node)
 		for j := 0; j < 10; j++ {
-			p := benchPod(fmt.Sprintf("existing-%d-%d", i, j), j%3 == 0)
+			group := ""
+			if withAffinity && j%3 == 0 {
+				group = fmt.Sprintf("existing-%d-%d", i, j)
+			}
+			p := benchPod(fmt.Sprintf("existing-%d-%d", i, j), group)
 			p.Spec.NodeName = node.Name
 			ni.AddPod("default/"+p.Name, framework.NewPodInfo(p))
 		}
@@ -47,14 +55,16 @@ func benchScheduler(b *testing.B, n int, profile func(*Scheduler) *Profile) *Sch
 	return s
 }
 
-func benchPod(name string, antiAffinity bool) *corev1.Pod {
+// benchPod returns a small pod; with group set it also carries the label anti=<group> and
+// a required anti-affinity to that label by hostname, so a group spreads one pod per node.
+func benchPod(name, group string) *corev1.Pod {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: map[string]string{"app": "bench"}},
 		Spec: corev1.PodSpec{SchedulerName: DefaultSchedulerName, Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 			corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")}}}}}}
-	if antiAffinity {
-		p.Labels["anti"] = "yes"
+	if group != "" {
+		p.Labels["anti"] = group
 		p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
-			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"anti": "yes"}}, TopologyKey: corev1.LabelHostname}}}}
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"anti": group}}, TopologyKey: corev1.LabelHostname}}}}
 	}
 	return p
 }
@@ -64,7 +74,11 @@ func benchPod(name string, antiAffinity bool) *corev1.Pod {
 func runCycles(b *testing.B, s *Scheduler, antiAffinity bool) {
 	pods := make([]*corev1.Pod, b.N)
 	for i := range pods {
-		pods[i] = benchPod(fmt.Sprintf("new-%d", i), antiAffinity)
+		group := ""
+		if antiAffinity {
+			group = fmt.Sprintf("new-%d", i%50)
+		}
+		pods[i] = benchPod(fmt.Sprintf("new-%d", i), group)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -79,10 +93,31 @@ func runCycles(b *testing.B, s *Scheduler, antiAffinity bool) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pods/s")
 }
 
+// defaultProfile is kube-scheduler's default configuration, built through the registry.
+func defaultProfile(s *Scheduler) *Profile {
+	cfg := &configv1.KubeSchedulerConfiguration{}
+	schedconfig.SetDefaults(cfg)
+	profs, err := schedconfig.BuildProfiles(cfg, plugins.All(), s)
+	if err != nil {
+		panic(err)
+	}
+	return profs[0]
+}
+
+// BenchmarkSchedulingCycle measures whole scheduling cycles with the default profile at
+// 500 and 5,000 nodes (10 pods each): simple pods in a cluster without pod affinity (as
+// upstream's SchedulingBasic), and pods with a required inter-pod anti-affinity term in a
+// cluster where a third of the pods carry one too.
 func BenchmarkSchedulingCycle(b *testing.B) {
 	for _, n := range []int{500, 5000} {
-		b.Run(fmt.Sprintf("nodes=%d/current-default", n), func(b *testing.B) {
-			runCycles(b, benchScheduler(b, n, func(s *Scheduler) *Profile { return DefaultProfile(s) }), false)
-		})
+		for _, anti := range []bool{false, true} {
+			name := fmt.Sprintf("nodes=%d/simple", n)
+			if anti {
+				name = fmt.Sprintf("nodes=%d/anti-affinity", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				runCycles(b, benchScheduler(b, n, anti, defaultProfile), anti)
+			})
+		}
 	}
 }

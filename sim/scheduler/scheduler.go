@@ -86,6 +86,9 @@ type Scheduler struct {
 	// nominated holds, per node, the pending pods preemption nominated to it; lower
 	// priority pods may not take the room made for them.
 	nominated map[string]map[string]*framework.PodInfo
+	// affinity caches the AffinityLister lists until a pod with affinity comes or goes.
+	affinityGen, affinityBuilt   uint64
+	withAffinity, withRequiredAA []*framework.NodeInfo
 }
 
 // Options configure a scheduler beyond its profiles.
@@ -279,6 +282,9 @@ func (s *Scheduler) accountPod(key string, pod *corev1.Pod, node string) {
 	}
 	ni.AddPod(key, framework.NewPodInfo(pod))
 	s.podNode[key] = node
+	if framework.HasAffinity(pod) {
+		s.affinityGen++
+	}
 }
 
 func (s *Scheduler) forgetPod(key string) {
@@ -287,6 +293,9 @@ func (s *Scheduler) forgetPod(key string) {
 		return
 	}
 	if ni := s.nodeInfos[node]; ni != nil {
+		if pi := ni.Pods[key]; pi != nil && framework.HasAffinity(pi.Pod) {
+			s.affinityGen++
+		}
 		ni.RemovePod(key, ni.Pods[key])
 	}
 	delete(s.podNode, key)
@@ -334,6 +343,7 @@ func (s *Scheduler) onNodeDelete(obj runtime.Object) {
 }
 
 func (s *Scheduler) rebuildNodeOrder() {
+	s.affinityGen++
 	s.nodeOrder = s.nodeOrder[:0]
 	for _, ni := range s.nodeInfos {
 		if ni.Node != nil {
@@ -358,6 +368,9 @@ func (s *Scheduler) NodeInfo(name string) (*framework.NodeInfo, bool) {
 
 // NamespaceLabels returns a namespace's labels from the scheduler's cache.
 func (s *Scheduler) NamespaceLabels(ns string) map[string]string {
+	if s.namespaces == nil {
+		return nil
+	}
 	if obj, ok := s.namespaces.Get("", ns); ok {
 		return obj.(*corev1.Namespace).Labels
 	}
@@ -402,10 +415,43 @@ func (s *Scheduler) RunFilters(state *framework.CycleState, pod *corev1.Pod, ni 
 
 // PodDisruptionBudgets lists the PDBs in the scheduler's cache, in namespace/name order.
 func (s *Scheduler) PodDisruptionBudgets() []*policyv1.PodDisruptionBudget {
+	if s.pdbs == nil {
+		return nil
+	}
 	objs := s.pdbs.List()
 	out := make([]*policyv1.PodDisruptionBudget, len(objs))
 	for i, o := range objs {
 		out[i] = o.(*policyv1.PodDisruptionBudget)
 	}
 	return out
+}
+
+var _ framework.AffinityLister = (*Scheduler)(nil)
+
+// NodeInfosWithAffinity lists nodes holding pods with pod affinity or anti-affinity.
+func (s *Scheduler) NodeInfosWithAffinity() []*framework.NodeInfo {
+	s.buildAffinityLists()
+	return s.withAffinity
+}
+
+// NodeInfosWithRequiredAntiAffinity lists nodes holding pods with required anti-affinity.
+func (s *Scheduler) NodeInfosWithRequiredAntiAffinity() []*framework.NodeInfo {
+	s.buildAffinityLists()
+	return s.withRequiredAA
+}
+
+func (s *Scheduler) buildAffinityLists() {
+	if s.affinityBuilt == s.affinityGen && s.affinityGen != 0 {
+		return
+	}
+	s.withAffinity, s.withRequiredAA = s.withAffinity[:0], s.withRequiredAA[:0]
+	for _, ni := range s.nodeOrder {
+		if len(ni.PodsWithAffinity) > 0 {
+			s.withAffinity = append(s.withAffinity, ni)
+		}
+		if len(ni.PodsWithRequiredAntiAffinity) > 0 {
+			s.withRequiredAA = append(s.withRequiredAA, ni)
+		}
+	}
+	s.affinityBuilt = s.affinityGen
 }

@@ -70,3 +70,12 @@ type FilterRunner interface {
 type PDBLister interface {
 	PodDisruptionBudgets() []*policyv1.PodDisruptionBudget
 }
+
+// AffinityLister lists, in name order, the nodes that hold pods with pod affinity or
+// anti-affinity, and those holding pods with required anti-affinity, so that
+// InterPodAffinity need not visit every node for a pod without terms of its own. The
+// scheduler's Handle implements it.
+type AffinityLister interface {
+	NodeInfosWithAffinity() []*NodeInfo
+	NodeInfosWithRequiredAntiAffinity() []*NodeInfo
+}

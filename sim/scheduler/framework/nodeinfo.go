@@ -104,9 +104,39 @@ type NodeInfo struct {
 	Pods map[string]*PodInfo
 	// UsedPorts are the host ports the node's pods use, as "protocol/hostIP/port".
 	UsedPorts map[string]int
+	// PodsWithAffinity are the node's pods with any pod affinity or anti-affinity, and
+	// PodsWithRequiredAntiAffinity those with required anti-affinity, in the order added, so
+	// that InterPodAffinity looks only at them (as upstream's NodeInfo lists).
+	PodsWithAffinity             []*PodInfo
+	PodsWithRequiredAntiAffinity []*PodInfo
 	// Generation changes whenever the node's pods or the node change.
 	Generation uint64
 	podList    []*PodInfo
+}
+
+// HasAffinity reports whether a pod has any pod affinity or anti-affinity.
+func HasAffinity(p *corev1.Pod) bool {
+	a := p.Spec.Affinity
+	return a != nil && (a.PodAffinity != nil || a.PodAntiAffinity != nil)
+}
+
+// HasRequiredAntiAffinity reports whether a pod has required pod anti-affinity terms.
+func HasRequiredAntiAffinity(p *corev1.Pod) bool {
+	a := p.Spec.Affinity
+	return a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0
+}
+
+func without(list []*PodInfo, pi *PodInfo) []*PodInfo {
+	for i, x := range list {
+		if x == pi {
+			out := append(list[:i:i], list[i+1:]...)
+			if len(out) == 0 {
+				return nil
+			}
+			return out
+		}
+	}
+	return list
 }
 
 // PodList returns the node's pods in key order (cached until the pods change). Plugins
@@ -188,6 +218,12 @@ func (n *NodeInfo) AddPod(key string, pi *PodInfo) {
 	n.Requested.AddResource(&pi.Requests, 1)
 	n.NonZeroRequested.AddResource(&pi.NonZero, 1)
 	n.addPorts(pi.Pod, 1)
+	if HasAffinity(pi.Pod) {
+		n.PodsWithAffinity = append(n.PodsWithAffinity, pi)
+	}
+	if HasRequiredAntiAffinity(pi.Pod) {
+		n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, pi)
+	}
 	n.podList = nil
 	n.Generation++
 }
@@ -201,6 +237,8 @@ func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
 	n.Requested.AddResource(&pi.Requests, -1)
 	n.NonZeroRequested.AddResource(&pi.NonZero, -1)
 	n.addPorts(pi.Pod, -1)
+	n.PodsWithAffinity = without(n.PodsWithAffinity, pi)
+	n.PodsWithRequiredAntiAffinity = without(n.PodsWithRequiredAntiAffinity, pi)
 	n.podList = nil
 	n.Generation++
 }
@@ -208,7 +246,8 @@ func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
 // Clone returns a copy whose pod set can be changed without touching n (for preemption's
 // what-if evaluations). Pod infos are shared; they are read-only.
 func (n *NodeInfo) Clone() *NodeInfo {
-	c := &NodeInfo{Node: n.Node, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation}
+	c := &NodeInfo{Node: n.Node, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation,
+		PodsWithAffinity: append([]*PodInfo(nil), n.PodsWithAffinity...), PodsWithRequiredAntiAffinity: append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...)}
 	for k, v := range n.Pods {
 		c.Pods[k] = v
 	}

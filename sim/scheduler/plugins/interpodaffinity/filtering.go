@@ -115,21 +115,26 @@ func (pl *InterPodAffinity) countNode(s *preFilterState, c nodeCounts, ni *frame
 	if node == nil {
 		return
 	}
-	incoming := len(s.terms.requiredAffinity) > 0 || len(s.terms.requiredAntiAffinity) > 0
-	for _, pi := range ni.PodList() {
-		p := pi.Pod
-		if hasRequiredAntiAffinity(p) {
-			c.existing.updateWithAntiAffinityTerms(pl.terms.get(p).requiredAntiAffinity, s.pod, s.namespaceLabels, node, v)
-		}
-		if incoming {
-			// The incoming pod's namespaceSelector is evaluated against the existing pod's
-			// namespace labels (upstream merges the matching namespaces into the term
-			// instead; the outcome is the same).
-			nsl := nsc.get(p.Namespace)
-			c.affinity.updateWithAffinityTerms(s.terms.requiredAffinity, p, nsl, node, v)
-			c.anti.updateWithAntiAffinityTerms(s.terms.requiredAntiAffinity, p, nsl, node, v)
-		}
+	for _, pi := range ni.PodsWithRequiredAntiAffinity {
+		c.existing.updateWithAntiAffinityTerms(pl.terms.get(pi.Pod).requiredAntiAffinity, s.pod, s.namespaceLabels, node, v)
 	}
+	if !s.incoming() {
+		return
+	}
+	for _, pi := range ni.PodList() {
+		// The incoming pod's namespaceSelector is evaluated against the existing pod's
+		// namespace labels (upstream merges the matching namespaces into the term instead;
+		// the outcome is the same).
+		p := pi.Pod
+		nsl := nsc.get(p.Namespace)
+		c.affinity.updateWithAffinityTerms(s.terms.requiredAffinity, p, nsl, node, v)
+		c.anti.updateWithAntiAffinityTerms(s.terms.requiredAntiAffinity, p, nsl, node, v)
+	}
+}
+
+// incoming reports whether the pod being scheduled has required terms of its own.
+func (s *preFilterState) incoming() bool {
+	return len(s.terms.requiredAffinity) > 0 || len(s.terms.requiredAntiAffinity) > 0
 }
 
 // PreFilter counts, per topology domain, the existing pods whose required anti-affinity
@@ -151,7 +156,13 @@ func (pl *InterPodAffinity) PreFilter(state *framework.CycleState, pod *corev1.P
 	}
 	nsc := &nsLabelCache{h: pl.h}
 	c := nodeCounts{existing: s.existingAntiAffinityCounts, affinity: s.affinityCounts, anti: s.antiAffinityCounts}
-	for _, ni := range pl.h.NodeInfos() {
+	// Without required terms of its own, only nodes holding pods with required
+	// anti-affinity matter, as upstream's PreFilter visits only those.
+	nodes := pl.h.NodeInfos()
+	if al, ok := pl.h.(framework.AffinityLister); ok && !s.incoming() {
+		nodes = al.NodeInfosWithRequiredAntiAffinity()
+	}
+	for _, ni := range nodes {
 		pl.countNode(s, c, ni, nsc, 1)
 	}
 	s.existingKeys = sortedKeys(s.existingAntiAffinityCounts)

@@ -55,7 +55,7 @@ func (pl *InterPodAffinity) processExistingPod(incoming *podTerms, pod *corev1.P
 		m.processTerms(incoming.preferredAffinity, existing, nsl, node, 1)
 		m.processTerms(incoming.preferredAntiAffinity, existing, nsl, node, -1)
 	}
-	if !hasAffinity(existing) {
+	if !framework.HasAffinity(existing) {
 		return
 	}
 	et := pl.terms.get(existing)
@@ -85,15 +85,21 @@ func (pl *InterPodAffinity) PreScore(state *framework.CycleState, pod *corev1.Po
 	nsLabels := namespaceLabels(pl.h, pod.Namespace)
 	nsc := &nsLabelCache{h: pl.h}
 	m := scoreMap{}
-	for _, ni := range pl.h.NodeInfos() {
+	// Without preferred terms of its own, only existing pods with affinity count, and only
+	// nodes holding such pods need a visit (upstream's HavePodsWithAffinityList).
+	visit := pl.h.NodeInfos()
+	if al, ok := pl.h.(framework.AffinityLister); ok && !hasConstraints {
+		visit = al.NodeInfosWithAffinity()
+	}
+	for _, ni := range visit {
 		if ni.Node == nil {
 			continue
 		}
-		for _, pi := range ni.PodList() {
-			// Without preferred terms of its own, only existing pods with affinity count.
-			if !hasConstraints && !hasAffinity(pi.Pod) {
-				continue
-			}
+		pods := ni.PodList()
+		if !hasConstraints {
+			pods = ni.PodsWithAffinity
+		}
+		for _, pi := range pods {
 			pl.processExistingPod(incoming, pod, nsLabels, pi.Pod, ni.Node, nsc, m)
 		}
 	}

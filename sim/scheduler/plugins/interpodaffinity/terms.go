@@ -155,16 +155,4 @@ func parsePodTerms(pod *corev1.Pod) (*podTerms, error) {
 	return pt, nil
 }
 
-// hasRequiredAntiAffinity reports whether pod has required anti-affinity terms, without
-// parsing them.
-func hasRequiredAntiAffinity(pod *corev1.Pod) bool {
-	a := pod.Spec.Affinity
-	return a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0
-}
 
-// hasAffinity reports whether pod has any pod affinity or anti-affinity, as upstream's
-// PodsWithAffinity list.
-func hasAffinity(pod *corev1.Pod) bool {
-	a := pod.Spec.Affinity
-	return a != nil && (a.PodAffinity != nil || a.PodAntiAffinity != nil)
-}
