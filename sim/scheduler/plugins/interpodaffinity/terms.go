@@ -154,5 +154,3 @@ func parsePodTerms(pod *corev1.Pod) (*podTerms, error) {
 	}
 	return pt, nil
 }
-
-
