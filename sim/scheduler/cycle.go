@@ -28,7 +28,11 @@ func (s *Scheduler) scheduleOne(qp *queuedPod) {
 	state := framework.NewCycleState()
 	for _, p := range prof.PreFilter {
 		st := p.PreFilter(state, pod)
-		if st.Code() == framework.Skip || st.IsSuccess() {
+		if st.Code() == framework.Skip {
+			markSkipped(&state.SkipFilter, len(prof.Filter), filterIndex(prof, p.Name()))
+			continue
+		}
+		if st.IsSuccess() {
 			continue
 		}
 		msg := fmt.Sprintf("0/%d nodes are available: %s.", len(s.nodeOrder), st.Message())
@@ -122,14 +126,50 @@ func (s *Scheduler) filterNode(prof *Profile, state *framework.CycleState, pod *
 	return runFilters(prof, state, pod, with)
 }
 
-// runFilters runs the filter plugins on one node, stopping at the first rejection.
+// runFilters runs the filter plugins on one node, stopping at the first rejection; plugins
+// whose PreFilter returned Skip are not called.
 func runFilters(prof *Profile, state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
-	for _, f := range prof.Filter {
+	skip := state.SkipFilter
+	for i, f := range prof.Filter {
+		if skip != nil && skip[i] {
+			continue
+		}
 		if st := f.Filter(state, pod, ni); !st.IsSuccess() {
 			return st.WithPlugin(f.Name())
 		}
 	}
 	return nil
+}
+
+// filterIndex and scoreIndex find a plugin in the profile's Filter and Score lists by
+// name (-1 if absent); the lists are short.
+func filterIndex(prof *Profile, name string) int {
+	for i, f := range prof.Filter {
+		if f.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func scoreIndex(prof *Profile, name string) int {
+	for i, ws := range prof.Score {
+		if ws.Plugin.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// markSkipped sets (*skip)[i], allocating the slice of n on first use.
+func markSkipped(skip *[]bool, n, i int) {
+	if i < 0 {
+		return
+	}
+	if *skip == nil {
+		*skip = make([]bool, n)
+	}
+	(*skip)[i] = true
 }
 
 func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework.CycleState, node string, rec *Decision) {
@@ -270,7 +310,12 @@ func fitErrorMessage(numAll int, statuses framework.NodeToStatus) string {
 
 func (s *Scheduler) prioritize(prof *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo, rec *Decision) ([]int64, *framework.Status) {
 	for _, p := range prof.PreScore {
-		if st := p.PreScore(state, pod, nodes); !st.IsSuccess() && st.Code() != framework.Skip {
+		st := p.PreScore(state, pod, nodes)
+		if st.Code() == framework.Skip {
+			markSkipped(&state.SkipScore, len(prof.Score), scoreIndex(prof, p.Name()))
+			continue
+		}
+		if !st.IsSuccess() {
 			return nil, st.WithPlugin(p.Name())
 		}
 	}
@@ -282,7 +327,10 @@ func (s *Scheduler) prioritize(prof *Profile, state *framework.CycleState, pod *
 			rec.Scores[i].Node = ni.Name()
 		}
 	}
-	for _, ws := range prof.Score {
+	for si, ws := range prof.Score {
+		if state.SkipScore != nil && state.SkipScore[si] {
+			continue
+		}
 		for i, ni := range nodes {
 			sc, st := ws.Plugin.Score(state, pod, ni)
 			if !st.IsSuccess() {

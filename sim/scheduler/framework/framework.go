@@ -76,7 +76,15 @@ func (s *Status) Message() string { return strings.Join(s.Reasons(), ", ") }
 
 // CycleState carries data between the extension points of one scheduling cycle, under keys
 // owned by the plugins.
-type CycleState struct{ data map[string]any }
+type CycleState struct {
+	data map[string]any
+	// SkipFilter marks, by index in the profile's Filter list, the plugins whose PreFilter
+	// returned Skip: their Filter is not called this cycle (nor in preemption's dry runs).
+	SkipFilter []bool
+	// SkipScore marks, by index in the profile's Score list, the plugins whose PreScore
+	// returned Skip: their Score is not called and they contribute nothing.
+	SkipScore []bool
+}
 
 // NewCycleState returns an empty cycle state.
 func NewCycleState() *CycleState { return &CycleState{data: map[string]any{}} }

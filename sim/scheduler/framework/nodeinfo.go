@@ -112,7 +112,12 @@ type NodeInfo struct {
 	// Generation changes whenever the node's pods or the node change.
 	Generation uint64
 	podList    []*PodInfo
+	numPods    int64
 }
+
+// NumPods returns how many pods are on the node, without touching the Pods map (hot
+// filters read it for every node of every cycle).
+func (n *NodeInfo) NumPods() int64 { return n.numPods }
 
 // HasAffinity reports whether a pod has any pod affinity or anti-affinity.
 func HasAffinity(p *corev1.Pod) bool {
@@ -215,6 +220,7 @@ func (n *NodeInfo) AddPod(key string, pi *PodInfo) {
 		n.RemovePod(key, old)
 	}
 	n.Pods[key] = pi
+	n.numPods++
 	n.Requested.AddResource(&pi.Requests, 1)
 	n.NonZeroRequested.AddResource(&pi.NonZero, 1)
 	n.addPorts(pi.Pod, 1)
@@ -234,6 +240,7 @@ func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
 		return
 	}
 	delete(n.Pods, key)
+	n.numPods--
 	n.Requested.AddResource(&pi.Requests, -1)
 	n.NonZeroRequested.AddResource(&pi.NonZero, -1)
 	n.addPorts(pi.Pod, -1)
@@ -246,7 +253,7 @@ func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
 // Clone returns a copy whose pod set can be changed without touching n (for preemption's
 // what-if evaluations). Pod infos are shared; they are read-only.
 func (n *NodeInfo) Clone() *NodeInfo {
-	c := &NodeInfo{Node: n.Node, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation,
+	c := &NodeInfo{Node: n.Node, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation, numPods: n.numPods,
 		PodsWithAffinity: append([]*PodInfo(nil), n.PodsWithAffinity...), PodsWithRequiredAntiAffinity: append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...)}
 	for k, v := range n.Pods {
 		c.Pods[k] = v

@@ -222,7 +222,7 @@ func (f *Fit) Filter(state *framework.CycleState, pod *corev1.Pod, n *framework.
 
 // fits is the allocation-free check; insufficient builds the reasons when it fails.
 func fits(s *preFilterState, n *framework.NodeInfo) bool {
-	if int64(len(n.Pods))+1 > n.Allocatable.AllowedPodNumber {
+	if n.NumPods()+1 > n.Allocatable.AllowedPodNumber {
 		return false
 	}
 	if s.empty {
@@ -255,7 +255,7 @@ func insufficient(s *preFilterState, n *framework.NodeInfo) *framework.Status {
 			code = framework.UnschedulableAndUnresolvable
 		}
 	}
-	if int64(len(n.Pods))+1 > n.Allocatable.AllowedPodNumber {
+	if n.NumPods()+1 > n.Allocatable.AllowedPodNumber {
 		add(ReasonTooManyPods, false)
 	}
 	if !s.empty {
