@@ -262,7 +262,8 @@ func numFeasibleNodesToFind(percentage int32, numAll int) int {
 func (s *Scheduler) findNodesThatFit(prof *Profile, state *framework.CycleState, pod *corev1.Pod, rec *Decision) ([]*framework.NodeInfo, framework.NodeToStatus) {
 	n := len(s.nodeOrder)
 	want := numFeasibleNodesToFind(prof.PercentageOfNodesToScore, n)
-	feasible := make([]*framework.NodeInfo, 0, min(want, n))
+	feasible := s.bufFeasible[:0]
+	defer func() { s.bufFeasible = feasible[:0] }()
 	var statuses framework.NodeToStatus
 	processed := 0
 	for i := 0; i < n && len(feasible) < want; i++ {
@@ -319,8 +320,13 @@ func (s *Scheduler) prioritize(prof *Profile, state *framework.CycleState, pod *
 			return nil, st.WithPlugin(p.Name())
 		}
 	}
-	total := make([]int64, len(nodes))
-	scores := make([]framework.NodeScore, len(nodes))
+	if cap(s.bufTotal) < len(nodes) {
+		s.bufTotal = make([]int64, len(nodes))
+		s.bufScores = make([]framework.NodeScore, len(nodes))
+	}
+	total := s.bufTotal[:len(nodes)]
+	clear(total)
+	scores := s.bufScores[:len(nodes)]
 	if rec != nil {
 		rec.Scores = make([]NodeScores, len(nodes))
 		for i, ni := range nodes {

@@ -86,6 +86,12 @@ type Scheduler struct {
 	// nominated holds, per node, the pending pods preemption nominated to it; lower
 	// priority pods may not take the room made for them.
 	nominated map[string]map[string]*framework.PodInfo
+	// nodesGen counts node adds, updates and removals (framework.NodeVersioner).
+	nodesGen uint64
+	// Buffers reused by every cycle (a cycle never outlives the next one's start).
+	bufFeasible []*framework.NodeInfo
+	bufTotal    []int64
+	bufScores   []framework.NodeScore
 	// affinity caches the AffinityLister lists until a pod with affinity comes or goes.
 	affinityGen, affinityBuilt   uint64
 	withAffinity, withRequiredAA []*framework.NodeInfo
@@ -304,6 +310,7 @@ func (s *Scheduler) forgetPod(key string) {
 
 func (s *Scheduler) onNodeAdd(obj runtime.Object) {
 	node := obj.(*corev1.Node)
+	s.nodesGen++
 	ni := s.nodeInfos[node.Name]
 	if ni == nil {
 		ni = framework.NewNodeInfo(node)
@@ -319,6 +326,7 @@ func (s *Scheduler) onNodeAdd(obj runtime.Object) {
 // not on every heartbeat.
 func (s *Scheduler) onNodeUpdate(oldObj, obj runtime.Object) {
 	old, node := oldObj.(*corev1.Node), obj.(*corev1.Node)
+	s.nodesGen++
 	if ni := s.nodeInfos[node.Name]; ni != nil {
 		ni.SetNode(node)
 	}
@@ -332,6 +340,7 @@ func (s *Scheduler) onNodeUpdate(oldObj, obj runtime.Object) {
 
 func (s *Scheduler) onNodeDelete(obj runtime.Object) {
 	node := obj.(*corev1.Node)
+	s.nodesGen++
 	if ni := s.nodeInfos[node.Name]; ni != nil {
 		if len(ni.Pods) == 0 {
 			delete(s.nodeInfos, node.Name)
@@ -455,3 +464,8 @@ func (s *Scheduler) buildAffinityLists() {
 	}
 	s.affinityBuilt = s.affinityGen
 }
+
+var _ framework.NodeVersioner = (*Scheduler)(nil)
+
+// NodesGeneration grows whenever a node is added, updated or removed.
+func (s *Scheduler) NodesGeneration() uint64 { return s.nodesGen }

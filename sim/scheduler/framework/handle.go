@@ -79,3 +79,9 @@ type AffinityLister interface {
 	NodeInfosWithAffinity() []*NodeInfo
 	NodeInfosWithRequiredAntiAffinity() []*NodeInfo
 }
+
+// NodeVersioner tells plugins that index Node objects whether any changed: the number
+// grows whenever a node is added, updated or removed. The scheduler's Handle implements it.
+type NodeVersioner interface {
+	NodesGeneration() uint64
+}

@@ -113,6 +113,7 @@ type NodeInfo struct {
 	Generation uint64
 	podList    []*PodInfo
 	numPods    int64
+	name       string
 }
 
 // NumPods returns how many pods are on the node, without touching the Pods map (hot
@@ -202,16 +203,18 @@ func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.Node = node
 	n.Generation++
 	if node != nil {
+		n.name = node.Name
 		n.Allocatable = NewResource(node.Status.Allocatable)
 	}
 }
 
-// Name returns the node's name.
+// Name returns the node's name (kept in the NodeInfo, so that hot loops need not touch the
+// Node object).
 func (n *NodeInfo) Name() string {
 	if n.Node == nil {
 		return ""
 	}
-	return n.Node.Name
+	return n.name
 }
 
 // AddPod accounts for a pod on the node.
@@ -253,7 +256,7 @@ func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
 // Clone returns a copy whose pod set can be changed without touching n (for preemption's
 // what-if evaluations). Pod infos are shared; they are read-only.
 func (n *NodeInfo) Clone() *NodeInfo {
-	c := &NodeInfo{Node: n.Node, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation, numPods: n.numPods,
+	c := &NodeInfo{Node: n.Node, name: n.name, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation, numPods: n.numPods,
 		PodsWithAffinity: append([]*PodInfo(nil), n.PodsWithAffinity...), PodsWithRequiredAntiAffinity: append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...)}
 	for k, v := range n.Pods {
 		c.Pods[k] = v

@@ -80,7 +80,11 @@ func normalizedImageName(name string) string {
 
 func (pl *ImageLocality) newPreScoreState(pod *corev1.Pod) *preScoreState {
 	nodes := pl.handle.NodeInfos()
-	pl.index.refresh(nodes)
+	var gen uint64
+	if v, ok := pl.handle.(framework.NodeVersioner); ok {
+		gen = v.NodesGeneration()
+	}
+	pl.index.refresh(nodes, gen)
 	s := &preScoreState{numContainers: len(pod.Spec.InitContainers) + len(pod.Spec.Containers), totalNumNodes: len(nodes)}
 	add := func(cs []corev1.Container) {
 		for i := range cs {

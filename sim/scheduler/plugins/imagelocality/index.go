@@ -14,6 +14,9 @@ type imageIndex struct {
 	nodes  []indexedNode
 	byInfo map[*framework.NodeInfo]int // position in nodes
 	count  map[string]int
+	// gen is the handle's NodesGeneration at the last refresh (0: unknown); while it holds,
+	// no node changed and refresh has nothing to do.
+	gen uint64
 }
 
 type indexedNode struct {
@@ -48,7 +51,11 @@ func (x *imageIndex) add(images map[string]int64, sign int) {
 }
 
 // refresh brings the index up to date with nodes (the handle's NodeInfos, in name order).
-func (x *imageIndex) refresh(nodes []*framework.NodeInfo) {
+func (x *imageIndex) refresh(nodes []*framework.NodeInfo, gen uint64) {
+	if gen != 0 && gen == x.gen {
+		return
+	}
+	x.gen = gen
 	same := len(nodes) == len(x.nodes)
 	for i := 0; same && i < len(nodes); i++ {
 		same = nodes[i] == x.nodes[i].info
