@@ -26,6 +26,7 @@ func (s *Scheduler) scheduleOne(qp *queuedPod) {
 		defer s.decisions.write(rec)
 	}
 	state := framework.NewCycleState()
+	framework.SetPodInfo(state, qp.podInfo())
 	for _, p := range prof.PreFilter {
 		st := p.PreFilter(state, pod)
 		if st.Code() == framework.Skip {
@@ -175,9 +176,12 @@ func markSkipped(skip *[]bool, n, i int) {
 func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework.CycleState, node string, rec *Decision) {
 	pod, key := qp.pod, qp.key
 	// Assume: account the pod on the node now, so the next cycle sees it, before the bind.
-	assumedPod := pod.DeepCopy()
-	assumedPod.Spec.NodeName = node
-	s.accountPod(key, assumedPod, node)
+	// A shallow copy suffices: cached objects are never changed, only replaced.
+	assumed := *pod
+	assumed.Spec.NodeName = node
+	pi := *qp.podInfo()
+	pi.Pod = &assumed
+	s.accountPodInfo(key, &pi, node)
 	s.assumed[key] = true
 	undo := func(reserved int, reason string, st *framework.Status) {
 		for j := reserved - 1; j >= 0; j-- {

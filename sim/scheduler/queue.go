@@ -38,6 +38,16 @@ type queuedPod struct {
 	where              int
 	// added is when the pod entered the queue (QueueSort's timestamp).
 	added time.Time
+	// info is the pod's requests, computed once per pod object.
+	info *framework.PodInfo
+}
+
+// podInfo returns the queued pod's requests, computing them once per pod object.
+func (qp *queuedPod) podInfo() *framework.PodInfo {
+	if qp.info == nil || qp.info.Pod != qp.pod {
+		qp.info = framework.NewPodInfo(qp.pod)
+	}
+	return qp.info
 }
 
 const (

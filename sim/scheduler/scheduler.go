@@ -280,13 +280,19 @@ func (s *Scheduler) setNominated(key string, pod *corev1.Pod) {
 }
 
 func (s *Scheduler) accountPod(key string, pod *corev1.Pod, node string) {
+	s.accountPodInfo(key, framework.NewPodInfo(pod), node)
+}
+
+// accountPodInfo accounts a pod whose requests are already computed.
+func (s *Scheduler) accountPodInfo(key string, pi *framework.PodInfo, node string) {
+	pod := pi.Pod
 	s.forgetPod(key)
 	ni := s.nodeInfos[node]
 	if ni == nil {
 		ni = framework.NewNodeInfo(nil)
 		s.nodeInfos[node] = ni
 	}
-	ni.AddPod(key, framework.NewPodInfo(pod))
+	ni.AddPod(key, pi)
 	s.podNode[key] = node
 	if framework.HasAffinity(pod) {
 		s.affinityGen++

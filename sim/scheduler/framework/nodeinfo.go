@@ -93,6 +93,25 @@ func NewPodInfo(pod *corev1.Pod) *PodInfo {
 	return pi
 }
 
+// podInfoKey is the CycleState key of the cycle's PodInfo.
+const podInfoKey = "framework/PodInfo"
+
+// PodInfoOf returns the pod's requests for this cycle, computing them once per cycle (or
+// taking those the scheduler computed when the pod was queued, see SetPodInfo).
+func PodInfoOf(state *CycleState, pod *corev1.Pod) *PodInfo {
+	if v, ok := state.Read(podInfoKey); ok {
+		if pi := v.(*PodInfo); pi.Pod == pod {
+			return pi
+		}
+	}
+	pi := NewPodInfo(pod)
+	state.Write(podInfoKey, pi)
+	return pi
+}
+
+// SetPodInfo stores the cycle's PodInfo.
+func SetPodInfo(state *CycleState, pi *PodInfo) { state.Write(podInfoKey, pi) }
+
 // NodeInfo is the scheduler's view of one node: the node and what its pods request.
 type NodeInfo struct {
 	Node        *corev1.Node

@@ -163,7 +163,11 @@ func computeRequests(pod *corev1.Pod) framework.Resource {
 }
 
 func (f *Fit) newPreFilterState(pod *corev1.Pod) *preFilterState {
-	s := &preFilterState{req: computeRequests(pod)}
+	return f.newPreFilterStateFrom(pod, computeRequests(pod))
+}
+
+func (f *Fit) newPreFilterStateFrom(pod *corev1.Pod, req framework.Resource) *preFilterState {
+	s := &preFilterState{req: req}
 	for name, q := range s.req.Scalar {
 		if q == 0 || f.ignored(name) {
 			continue
@@ -193,7 +197,7 @@ func (f *Fit) ignored(name corev1.ResourceName) bool {
 
 // PreFilter computes the pod's requests once for the cycle.
 func (f *Fit) PreFilter(state *framework.CycleState, pod *corev1.Pod) *framework.Status {
-	state.Write(preFilterStateKey, f.newPreFilterState(pod))
+	state.Write(preFilterStateKey, f.newPreFilterStateFrom(pod, framework.PodInfoOf(state, pod).Requests))
 	return nil
 }
 
@@ -305,7 +309,7 @@ func podRequestList(req *framework.Resource, resources []scoredResource) []int64
 
 // PreScore computes the pod's (non-zero) requests for the scored resources once.
 func (f *Fit) PreScore(state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	nz := nonZeroRequests(pod)
+	nz := framework.PodInfoOf(state, pod).NonZero
 	state.Write(preScoreStateKey, &preScoreState{podRequests: podRequestList(&nz, f.resources)})
 	return nil
 }
