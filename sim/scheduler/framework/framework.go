@@ -231,3 +231,31 @@ type Profile struct {
 	// adaptive default (50% minus 1% per 125 nodes, at least 5%, at least 100 nodes).
 	PercentageOfNodesToScore int32
 }
+
+// DefaultNormalizeScore is upstream's helper of the same name: it scales scores so the
+// highest becomes maxPriority (maxPriority*score/max, integer division); with reverse the
+// scale is flipped (the lowest gets maxPriority). All-zero scores stay 0, or become
+// maxPriority when reversed.
+func DefaultNormalizeScore(maxPriority int64, reverse bool, scores []NodeScore) {
+	var maxCount int64
+	for i := range scores {
+		if scores[i].Score > maxCount {
+			maxCount = scores[i].Score
+		}
+	}
+	if maxCount == 0 {
+		if reverse {
+			for i := range scores {
+				scores[i].Score = maxPriority
+			}
+		}
+		return
+	}
+	for i := range scores {
+		score := maxPriority * scores[i].Score / maxCount
+		if reverse {
+			score = maxPriority - score
+		}
+		scores[i].Score = score
+	}
+}

@@ -220,31 +220,6 @@ func (pl *NodeAffinity) Score(state *framework.CycleState, pod *corev1.Pod, n *f
 // NormalizeScore scales the sums so the best node scores MaxNodeScore
 // (MaxNodeScore*sum/max, integer division); all zero stays zero.
 func (pl *NodeAffinity) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
-	defaultNormalizeScore(framework.MaxNodeScore, false, scores)
+	framework.DefaultNormalizeScore(framework.MaxNodeScore, false, scores)
 	return nil
-}
-
-// defaultNormalizeScore is upstream's helper.DefaultNormalizeScore.
-func defaultNormalizeScore(maxPriority int64, reverse bool, scores []framework.NodeScore) {
-	var maxCount int64
-	for i := range scores {
-		if scores[i].Score > maxCount {
-			maxCount = scores[i].Score
-		}
-	}
-	if maxCount == 0 {
-		if reverse {
-			for i := range scores {
-				scores[i].Score = maxPriority
-			}
-		}
-		return
-	}
-	for i := range scores {
-		score := maxPriority * scores[i].Score / maxCount
-		if reverse {
-			score = maxPriority - score
-		}
-		scores[i].Score = score
-	}
 }

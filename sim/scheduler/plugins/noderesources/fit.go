@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	resourcehelper "k8s.io/component-helpers/resource"
 	configv1 "k8s.io/kube-scheduler/config/v1"
@@ -285,18 +284,6 @@ func insufficient(s *preFilterState, n *framework.NodeInfo) *framework.Status {
 // preScoreState is the pod's requests per scoring resource, in the order of f.resources.
 type preScoreState struct {
 	podRequests []int64
-}
-
-// nonZeroRequests is what upstream's scorers take as the pod's requests for resources
-// scored on NonZeroRequested: containers that request no cpu or memory count 100m and
-// 200MiB.
-func nonZeroRequests(pod *corev1.Pod) framework.Resource {
-	return framework.NewResource(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{
-		NonMissingContainerRequests: corev1.ResourceList{
-			corev1.ResourceCPU:    *resource.NewMilliQuantity(framework.DefaultMilliCPURequest, resource.DecimalSI),
-			corev1.ResourceMemory: *resource.NewQuantity(framework.DefaultMemoryRequest, resource.DecimalSI),
-		},
-	}))
 }
 
 func podRequestList(req *framework.Resource, resources []scoredResource) []int64 {

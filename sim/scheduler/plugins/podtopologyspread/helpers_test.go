@@ -58,14 +58,6 @@ func cluster(nodes []*corev1.Node, pods []*corev1.Pod, ns map[string]map[string]
 	return h
 }
 
-func sel(kv ...string) *metav1.LabelSelector {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return &metav1.LabelSelector{MatchLabels: m}
-}
-
 func spread(p *corev1.Pod, maxSkew int32, key string, action corev1.UnsatisfiableConstraintAction, s *metav1.LabelSelector, opts ...func(*corev1.TopologySpreadConstraint)) *corev1.Pod {
 	c := corev1.TopologySpreadConstraint{MaxSkew: maxSkew, TopologyKey: key, WhenUnsatisfiable: action, LabelSelector: s}
 	for _, o := range opts {

@@ -117,33 +117,6 @@ func (TaintToleration) Score(state *framework.CycleState, pod *corev1.Pod, n *fr
 // with the most untolerated taints scores 0, one with none scores MaxNodeScore, and the
 // rest MaxNodeScore - MaxNodeScore*count/max (integer division).
 func (TaintToleration) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
-	defaultNormalizeScore(framework.MaxNodeScore, true, scores)
+	framework.DefaultNormalizeScore(framework.MaxNodeScore, true, scores)
 	return nil
-}
-
-// defaultNormalizeScore is upstream's helper.DefaultNormalizeScore: scale scores so the
-// highest becomes maxPriority (integer division), reversed if asked; all zero stays zero,
-// or maxPriority when reversed.
-func defaultNormalizeScore(maxPriority int64, reverse bool, scores []framework.NodeScore) {
-	var maxCount int64
-	for i := range scores {
-		if scores[i].Score > maxCount {
-			maxCount = scores[i].Score
-		}
-	}
-	if maxCount == 0 {
-		if reverse {
-			for i := range scores {
-				scores[i].Score = maxPriority
-			}
-		}
-		return
-	}
-	for i := range scores {
-		score := maxPriority * scores[i].Score / maxCount
-		if reverse {
-			score = maxPriority - score
-		}
-		scores[i].Score = score
-	}
 }
