@@ -177,7 +177,7 @@ func TestFilter(t *testing.T) {
 			if st := pl.PreFilter(state, tt.pod); !st.IsSuccess() && st.Code() != framework.Skip {
 				t.Fatalf("PreFilter: %v", st.Message())
 			}
-			for _, ni := range h.nodes {
+			for _, ni := range h.Nodes {
 				st := pl.Filter(state, tt.pod, ni)
 				if got := st.Message(); got != tt.want[ni.Name()] {
 					t.Errorf("node %s: got %q, want %q", ni.Name(), got, tt.want[ni.Name()])
@@ -201,15 +201,15 @@ func TestFilterClone(t *testing.T) {
 	in := pod("default", "p", map[string]string{"app": "web"}, "")
 	state := framework.NewCycleState()
 	pl.PreFilter(state, in)
-	if st := pl.Filter(state, in, h.nodes[0]); st.Message() != ErrReasonExistingAntiAffinityRulesNotMatch {
+	if st := pl.Filter(state, in, h.Nodes[0]); st.Message() != ErrReasonExistingAntiAffinityRulesNotMatch {
 		t.Fatalf("before removal: %q", st.Message())
 	}
-	clone := h.nodes[0].Clone()
+	clone := h.Nodes[0].Clone()
 	clone.RemovePod("default/v", clone.Pods["default/v"])
 	if st := pl.Filter(state, in, clone); !st.IsSuccess() {
 		t.Fatalf("after removal: %q", st.Message())
 	}
-	if st := pl.Filter(state, in, h.nodes[0]); st.Message() != ErrReasonExistingAntiAffinityRulesNotMatch {
+	if st := pl.Filter(state, in, h.Nodes[0]); st.Message() != ErrReasonExistingAntiAffinityRulesNotMatch {
 		t.Fatalf("original after clone: %q", st.Message())
 	}
 }

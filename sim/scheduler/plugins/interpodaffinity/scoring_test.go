@@ -114,11 +114,11 @@ func TestScore(t *testing.T) {
 			}
 			pl := p.(*InterPodAffinity)
 			state := framework.NewCycleState()
-			if st := pl.PreScore(state, tt.pod, h.nodes); !st.IsSuccess() && st.Code() != framework.Skip {
+			if st := pl.PreScore(state, tt.pod, h.Nodes); !st.IsSuccess() && st.Code() != framework.Skip {
 				t.Fatalf("PreScore: %s", st.Message())
 			}
-			scores := make([]framework.NodeScore, len(h.nodes))
-			for i, ni := range h.nodes {
+			scores := make([]framework.NodeScore, len(h.Nodes))
+			for i, ni := range h.Nodes {
 				s, st := pl.Score(state, tt.pod, ni)
 				if !st.IsSuccess() {
 					t.Fatalf("Score: %s", st.Message())
@@ -171,7 +171,7 @@ func benchCluster(withAnti bool) *fakeHandle {
 		for _, p := range byNode[n.Name] {
 			ni.AddPod(p.Namespace+"/"+p.Name, framework.NewPodInfo(p))
 		}
-		h.nodes = append(h.nodes, ni)
+		h.Nodes = append(h.Nodes, ni)
 	}
 	return h
 }
@@ -186,7 +186,7 @@ func benchmarkFilter(b *testing.B, withAnti bool) {
 	for b.Loop() {
 		state := framework.NewCycleState()
 		pl.PreFilter(state, in)
-		for _, ni := range h.nodes {
+		for _, ni := range h.Nodes {
 			pl.Filter(state, in, ni)
 		}
 	}

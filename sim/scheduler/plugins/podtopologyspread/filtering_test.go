@@ -271,7 +271,7 @@ func TestFilter(t *testing.T) {
 			if st := pl.PreFilter(state, tt.pod); !st.IsSuccess() && st.Code() != framework.Skip {
 				t.Fatalf("PreFilter: %s", st.Message())
 			}
-			for _, ni := range h.nodes {
+			for _, ni := range h.Nodes {
 				st := pl.Filter(state, tt.pod, ni)
 				if got := st.Message(); got != tt.want[ni.Name()] {
 					t.Errorf("%s: got %q, want %q", ni.Name(), got, tt.want[ni.Name()])
@@ -300,10 +300,10 @@ func TestFilterClone(t *testing.T) {
 	in := spread(foo("default", "p", ""), 1, host, corev1.DoNotSchedule, fooExists)
 	state := framework.NewCycleState()
 	pl.PreFilter(state, in)
-	if st := pl.Filter(state, in, h.nodes[0]); st.Message() != skew {
+	if st := pl.Filter(state, in, h.Nodes[0]); st.Message() != skew {
 		t.Fatalf("before removal: %q", st.Message())
 	}
-	clone := h.nodes[0].Clone()
+	clone := h.Nodes[0].Clone()
 	clone.RemovePod("default/p-a1", clone.Pods["default/p-a1"])
 	if st := pl.Filter(state, in, clone); !st.IsSuccess() {
 		t.Fatalf("after removal: %q", st.Message())

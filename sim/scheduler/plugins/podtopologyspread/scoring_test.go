@@ -117,11 +117,11 @@ func TestScore(t *testing.T) {
 			}
 			pl := p.(*PodTopologySpread)
 			state := framework.NewCycleState()
-			if st := pl.PreScore(state, tt.pod, h.nodes); !st.IsSuccess() && st.Code() != framework.Skip {
+			if st := pl.PreScore(state, tt.pod, h.Nodes); !st.IsSuccess() && st.Code() != framework.Skip {
 				t.Fatalf("PreScore: %s", st.Message())
 			}
-			scores := make([]framework.NodeScore, len(h.nodes))
-			for i, ni := range h.nodes {
+			scores := make([]framework.NodeScore, len(h.Nodes))
+			for i, ni := range h.Nodes {
 				s, st := pl.Score(state, tt.pod, ni)
 				if !st.IsSuccess() {
 					t.Fatalf("Score: %s", st.Message())
