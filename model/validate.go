@@ -94,6 +94,8 @@ func Validate(obj runtime.Object) field.ErrorList {
 		errs = append(errs, validateJob(o)...)
 	case *discoveryv1.EndpointSlice:
 		errs = append(errs, validateEndpointSlice(o)...)
+	case *corev1.Event:
+		errs = append(errs, validateEvent(o)...)
 	case *schedulingv1.PriorityClass:
 		errs = append(errs, validatePriorityClass(o)...)
 	case *rbacv1.Role:
@@ -1077,6 +1079,24 @@ func validateSecret(s *corev1.Secret) field.ErrorList {
 		if !has(corev1.TLSPrivateKeyKey) {
 			errs = append(errs, field.Required(dp.Key(corev1.TLSPrivateKeyKey), ""))
 		}
+	}
+	return errs
+}
+
+// validateEvent applies the rules the API server keeps for core/v1 Events: the event lives
+// in its involved object's namespace (or "default" for a cluster-scoped object), and names
+// the object and a reason.
+func validateEvent(e *corev1.Event) field.ErrorList {
+	var errs field.ErrorList
+	io := field.NewPath("involvedObject")
+	if e.InvolvedObject.Kind == "" {
+		errs = append(errs, field.Required(io.Child("kind"), ""))
+	}
+	if e.InvolvedObject.Namespace != "" && e.InvolvedObject.Namespace != e.Namespace {
+		errs = append(errs, field.Invalid(io.Child("namespace"), e.InvolvedObject.Namespace, "does not match event.namespace"))
+	}
+	if e.Type != "" && e.Type != corev1.EventTypeNormal && e.Type != corev1.EventTypeWarning {
+		errs = append(errs, field.NotSupported(field.NewPath("type"), e.Type, []string{corev1.EventTypeNormal, corev1.EventTypeWarning}))
 	}
 	return errs
 }

@@ -153,6 +153,15 @@ func TestValidate(t *testing.T) {
 		{"cluster role binding to a role", func() runtime.Object {
 			return &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "b"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "r"}}
 		}, `roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"`},
+		{"event", func() runtime.Object {
+			return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web.1"}, InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web"}, Reason: "FailedScheduling", Type: corev1.EventTypeWarning}
+		}, ""},
+		{"event in another namespace", func() runtime.Object {
+			return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web.1"}, InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "prod", Name: "web"}}
+		}, `involvedObject.namespace: Invalid value: "prod": does not match event.namespace`},
+		{"event type", func() runtime.Object {
+			return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web.1"}, InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web"}, Type: "Error"}
+		}, `type: Unsupported value: "Error"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,8 +253,8 @@ func TestValidateUpdate(t *testing.T) {
 
 func TestKinds(t *testing.T) {
 	ks := Kinds()
-	if len(ks) != 19 {
-		t.Errorf("got %d kinds, want 19", len(ks))
+	if len(ks) != 22 {
+		t.Errorf("got %d kinds, want 22", len(ks))
 	}
 	for i, k := range ks {
 		if i > 0 && ks[i-1].Resource >= k.Resource {
