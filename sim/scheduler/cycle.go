@@ -224,6 +224,7 @@ func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework
 			}
 			s.forgetPod(key)
 			s.log.Action(s.identity, "FailedScheduling", "pods", pod.Namespace, pod.Name, "Binding rejected: "+st.Message())
+			s.event(prof.SchedulerName, pod, corev1.EventTypeWarning, "FailedScheduling", "Binding rejected: "+st.Message())
 			if rec != nil {
 				rec.Result, rec.Message = "BindError", st.Message()
 			}
@@ -239,7 +240,9 @@ func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework
 	if rec != nil {
 		rec.Result, rec.Chosen = "Scheduled", node
 	}
-	s.log.Action(s.identity, "Scheduled", "pods", pod.Namespace, pod.Name, fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node))
+	msg := fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node)
+	s.log.Action(s.identity, "Scheduled", "pods", pod.Namespace, pod.Name, msg)
+	s.event(prof.SchedulerName, pod, corev1.EventTypeNormal, "Scheduled", msg)
 }
 
 // numFeasibleNodesToFind is how many feasible nodes a cycle looks for before it stops.
@@ -409,6 +412,7 @@ func (s *Scheduler) recordFailure(qp *queuedPod, rec *Decision, code framework.C
 		}
 	}
 	s.log.Action(s.identity, "FailedScheduling", "pods", pod.Namespace, pod.Name, msg)
+	s.event(schedulerNameOf(pod), pod, corev1.EventTypeWarning, "FailedScheduling", msg)
 	cond := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: msg}
 	if code == framework.Error {
 		cond.Reason = "SchedulerError"
@@ -428,6 +432,14 @@ func (s *Scheduler) recordFailure(qp *queuedPod, rec *Decision, code framework.C
 	} else {
 		s.queue.requeueUnschedulable(qp)
 	}
+}
+
+// schedulerNameOf is the profile a pod asked for (defaulted by the API server).
+func schedulerNameOf(pod *corev1.Pod) string {
+	if pod.Spec.SchedulerName == "" {
+		return DefaultSchedulerName
+	}
+	return pod.Spec.SchedulerName
 }
 
 func podCondition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {

@@ -30,6 +30,12 @@ func TestUnschedulableThenNodeAdded(t *testing.T) {
 	if p.Spec.NodeName != "" || cond == nil || cond.Status != corev1.ConditionFalse || cond.Reason != "Unschedulable" || cond.Message != want {
 		t.Fatalf("node %q condition %+v; want message %q", p.Spec.NodeName, cond, want)
 	}
+	// The same message as a Warning Event about the pod, counted once per attempt.
+	evs := c.Events("FailedScheduling")
+	if len(evs) != 1 || evs[0].Type != corev1.EventTypeWarning || evs[0].Message != want || evs[0].InvolvedObject.Name != "big" ||
+		evs[0].Source.Component != "default-scheduler" || int(evs[0].Count) != c.CountActions("FailedScheduling") {
+		t.Fatalf("FailedScheduling events %+v; want one Warning with count %d", evs, c.CountActions("FailedScheduling"))
+	}
 	attempts := c.CountActions("FailedScheduling")
 	c.RunFor(time.Minute)
 	if n := c.CountActions("FailedScheduling"); n != attempts {
@@ -39,6 +45,9 @@ func TestUnschedulableThenNodeAdded(t *testing.T) {
 	c.RunFor(15 * time.Second) // at most the 10 s max backoff
 	if p := c.Pod("big"); p.Spec.NodeName != "big-1" {
 		t.Fatalf("after big-1 joined: node %q", p.Spec.NodeName)
+	}
+	if evs := c.Events("Scheduled"); len(evs) != 1 || evs[0].Type != corev1.EventTypeNormal || evs[0].Message != "Successfully assigned default/big to big-1" {
+		t.Fatalf("Scheduled events %+v", evs)
 	}
 }
 

@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -54,6 +55,10 @@ func TestPreemptionMinimalVictims(t *testing.T) {
 	}
 	if c.CountActions("Preempted") != 1 {
 		t.Errorf("%d preemptions", c.CountActions("Preempted"))
+	}
+	evs := c.Events("Preempted")
+	if len(evs) != 1 || evs[0].Message != fmt.Sprintf("Preempted by pod %s on node %s", vip.UID, vip.Spec.NodeName) {
+		t.Errorf("Preempted events %+v", evs)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/eventlog"
+	"github.com/orrery-sim/orrery/sim/events"
 	"github.com/orrery-sim/orrery/sim/informer"
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
@@ -83,6 +84,8 @@ type Scheduler struct {
 	namespaces         *informer.Informer
 	pdbs               *informer.Informer
 	decisions          *DecisionLog
+	// recorders record Events, one per profile (its schedulerName is the source).
+	recorders map[string]*events.Recorder
 	// nominated holds, per node, the pending pods preemption nominated to it; lower
 	// priority pods may not take the room made for them.
 	nominated map[string]map[string]*framework.PodInfo
@@ -142,6 +145,7 @@ func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Clien
 		assumed:   map[string]bool{},
 		decisions: opts.Decisions,
 		nominated: map[string]map[string]*framework.PodInfo{},
+		recorders: map[string]*events.Recorder{},
 	}
 	if len(profiles) == 0 {
 		profiles = []*Profile{DefaultProfile(s)}
@@ -398,6 +402,33 @@ func (s *Scheduler) Rand() *rand.Rand { return s.rand }
 // Client returns the API calls plugins may make, as system:kube-scheduler.
 func (s *Scheduler) Client() framework.Client { return pluginClient{s.client} }
 
+// recorder returns the event recorder of the profile named schedulerName.
+func (s *Scheduler) recorder(schedulerName string) *events.Recorder {
+	if s.client == nil {
+		return nil // a scheduler without an API server (benchmarks) records nothing
+	}
+	r, ok := s.recorders[schedulerName]
+	if !ok {
+		if s.recorders == nil {
+			s.recorders = map[string]*events.Recorder{}
+		}
+		r = events.New(s.clock, s.client, schedulerName, "")
+		s.recorders[schedulerName] = r
+	}
+	return r
+}
+
+// event records an Event about obj from the profile schedulerName; recording is best
+// effort, as upstream's broadcaster drops what it cannot write.
+func (s *Scheduler) event(schedulerName string, obj runtime.Object, eventType, reason, message string) {
+	_ = s.recorder(schedulerName).Event(obj, eventType, reason, message)
+}
+
+// Eventf records an Event from the default profile (framework.EventRecorder).
+func (s *Scheduler) Eventf(obj runtime.Object, eventType, reason, format string, args ...any) {
+	s.event(DefaultSchedulerName, obj, eventType, reason, fmt.Sprintf(format, args...))
+}
+
 type pluginClient struct{ c *apiserver.Client }
 
 func (p pluginClient) Bind(b *corev1.Binding) error { return p.c.Bind(b) }
@@ -413,7 +444,8 @@ func (p pluginClient) UpdatePodStatus(pod *corev1.Pod) error {
 }
 
 var (
-	_ framework.FilterRunner = (*Scheduler)(nil)
+	_ framework.FilterRunner  = (*Scheduler)(nil)
+	_ framework.EventRecorder = (*Scheduler)(nil)
 	_ framework.PDBLister    = (*Scheduler)(nil)
 )
 

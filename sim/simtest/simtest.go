@@ -14,6 +14,7 @@ import (
 	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/eventlog"
+	"github.com/orrery-sim/orrery/sim/events"
 )
 
 // Node returns a node object with the given capacity.
@@ -146,4 +147,20 @@ func HasTaint(n *corev1.Node, key string, effect corev1.TaintEffect) bool {
 		}
 	}
 	return false
+}
+
+// Events returns the core/v1 Events with reason in every namespace, oldest first.
+func (c *Cluster) Events(reason string) []*corev1.Event {
+	c.T.Helper()
+	res, err := c.Admin.List("events", "", apiserver.Filter{}, false)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	var out []*corev1.Event
+	for _, o := range res.Items {
+		if ev := o.(*corev1.Event); ev.Reason == reason {
+			out = append(out, ev)
+		}
+	}
+	return events.Sorted(out)
 }

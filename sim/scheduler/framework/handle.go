@@ -65,6 +65,13 @@ type FilterRunner interface {
 	RunFilters(state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status
 }
 
+// EventRecorder records core/v1 Events under the scheduler's identity, as upstream's
+// Handle.EventRecorder does (preemption records Preempted on each victim). The scheduler's
+// Handle implements it.
+type EventRecorder interface {
+	Eventf(obj runtime.Object, eventType, reason, format string, args ...any)
+}
+
 // PDBLister lists the PodDisruptionBudgets the scheduler knows (preemption counts their
 // violations). The scheduler's Handle implements it.
 type PDBLister interface {

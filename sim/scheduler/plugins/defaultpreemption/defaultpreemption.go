@@ -320,6 +320,9 @@ func (p *DefaultPreemption) prepare(pod *corev1.Pod, c candidate) error {
 		if err := client.DeletePod(victim.Namespace, victim.Name); err != nil {
 			return fmt.Errorf("preempt %s/%s: %w", victim.Namespace, victim.Name, err)
 		}
+		if rec, ok := p.h.(framework.EventRecorder); ok {
+			rec.Eventf(v.Pod, corev1.EventTypeNormal, "Preempted", "Preempted by pod %s on node %s", pod.UID, c.node)
+		}
 	}
 	prio := corev1helpers.PodPriority(pod)
 	if ni, ok := p.h.NodeInfo(c.node); ok {
