@@ -446,7 +446,7 @@ func (p pluginClient) UpdatePodStatus(pod *corev1.Pod) error {
 var (
 	_ framework.FilterRunner  = (*Scheduler)(nil)
 	_ framework.EventRecorder = (*Scheduler)(nil)
-	_ framework.PDBLister    = (*Scheduler)(nil)
+	_ framework.PDBLister     = (*Scheduler)(nil)
 )
 
 // RunFilters runs the filters of the pod's profile on a node (which may be a clone), with
