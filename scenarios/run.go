@@ -66,9 +66,9 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 	cfg := sim.Config{Seed: seed, Nodes: s.Nodes()}
 	switch {
 	case opts.SchedulerConfig != nil:
-		cfg.Profiles = sim.ProfilesFrom(opts.SchedulerConfig)
+		cfg.SchedulerConfig = opts.SchedulerConfig
 	case s.SchedulerConfig != nil:
-		cfg.Profiles = sim.ProfilesFrom(s.SchedulerConfig)
+		cfg.SchedulerConfig = s.SchedulerConfig
 	}
 	var decisions *scheduler.DecisionLog
 	if opts.Decisions != nil {

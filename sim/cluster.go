@@ -25,6 +25,7 @@ import (
 	"github.com/orrery-sim/orrery/sim/kubelet"
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler"
+	"github.com/orrery-sim/orrery/sim/scheduler/extender"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
 	"github.com/orrery-sim/orrery/sim/scheduler/schedconfig"
@@ -44,8 +45,11 @@ type Config struct {
 	// Scheduler configures the scheduler (decision log).
 	Scheduler scheduler.Options
 	// Profiles builds the scheduling profiles from the scheduler's handle; nil means
-	// Kubernetes' default configuration (DefaultProfiles).
+	// SchedulerConfig's profiles, or Kubernetes' default configuration (DefaultProfiles).
 	Profiles func(h framework.Handle) ([]*framework.Profile, error)
+	// SchedulerConfig is a decoded KubeSchedulerConfiguration: its profiles (unless
+	// Profiles is set) and its HTTP extenders.
+	SchedulerConfig *configv1.KubeSchedulerConfiguration
 }
 
 // DefaultProfiles builds the profiles of a KubeSchedulerConfiguration with every field
@@ -137,10 +141,21 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 	nlc.Start()
 
 	build := cfg.Profiles
+	schedOpts := cfg.Scheduler
+	if sc := cfg.SchedulerConfig; sc != nil {
+		if build == nil {
+			build = ProfilesFrom(sc)
+		}
+		ext, err := schedconfig.BuildExtenders(sc)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: %w", err)
+		}
+		schedOpts.Extenders = append(append([]*extender.Extender(nil), schedOpts.Extenders...), ext...)
+	}
 	if build == nil {
 		build = DefaultProfiles
 	}
-	sched, err := scheduler.NewFromConfig(l, log, api.ClientFor(apiserver.User{Name: apiserver.SchedulerUser}), cfg.Scheduler, build)
+	sched, err := scheduler.NewFromConfig(l, log, api.ClientFor(apiserver.User{Name: apiserver.SchedulerUser}), schedOpts, build)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 
 	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/scheduler/extender"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
 
@@ -44,7 +45,11 @@ func (s *Scheduler) scheduleOne(qp *queuedPod) {
 		}
 		return
 	}
-	feasible, statuses := s.feasibleNodes(prof, state, pod, rec)
+	feasible, statuses, err := s.feasibleNodes(prof, state, pod, rec)
+	if err != nil {
+		s.failed(qp, rec, framework.Error, err.Error())
+		return
+	}
 	if len(feasible) == 0 {
 		msg := fitErrorMessage(len(s.nodeOrder), statuses)
 		for _, p := range prof.PostFilter {
@@ -78,18 +83,64 @@ func (s *Scheduler) scheduleOne(qp *queuedPod) {
 
 // feasibleNodes returns the nodes that pass every filter. A pod nominated to a node by
 // preemption tries that node alone first, as upstream does.
-func (s *Scheduler) feasibleNodes(prof *Profile, state *framework.CycleState, pod *corev1.Pod, rec *Decision) ([]*framework.NodeInfo, framework.NodeToStatus) {
+func (s *Scheduler) feasibleNodes(prof *Profile, state *framework.CycleState, pod *corev1.Pod, rec *Decision) ([]*framework.NodeInfo, framework.NodeToStatus, error) {
 	if nn := pod.Status.NominatedNodeName; nn != "" {
 		if ni, ok := s.NodeInfo(nn); ok {
 			if st := s.filterNode(prof, state, pod, ni); st.IsSuccess() {
 				if rec != nil {
 					rec.Filter = append(rec.Filter, FilterVerdict{Node: nn, Fits: true})
 				}
-				return []*framework.NodeInfo{ni}, nil
+				feasible, statuses := []*framework.NodeInfo{ni}, framework.NodeToStatus{}
+				if feasible, err := s.filterByExtenders(pod, feasible, statuses, rec); err != nil || len(feasible) > 0 {
+					return feasible, statuses, err
+				}
 			}
 		}
 	}
-	return s.findNodesThatFit(prof, state, pod, rec)
+	feasible, statuses := s.findNodesThatFit(prof, state, pod, rec)
+	if len(feasible) == 0 || len(s.extenders) == 0 {
+		return feasible, statuses, nil
+	}
+	if statuses == nil {
+		statuses = framework.NodeToStatus{}
+	}
+	feasible, err := s.filterByExtenders(pod, feasible, statuses, rec)
+	return feasible, statuses, err
+}
+
+// filterByExtenders passes the nodes the filter plugins kept through the HTTP extenders'
+// filters, as upstream's findNodesThatPassExtenders, recording rejected nodes in statuses
+// (and in the decision record).
+func (s *Scheduler) filterByExtenders(pod *corev1.Pod, feasible []*framework.NodeInfo, statuses framework.NodeToStatus, rec *Decision) ([]*framework.NodeInfo, error) {
+	if len(s.extenders) == 0 {
+		return feasible, nil
+	}
+	nodes := make([]*corev1.Node, len(feasible))
+	byName := make(map[string]*framework.NodeInfo, len(feasible))
+	for i, ni := range feasible {
+		nodes[i] = ni.Node
+		byName[ni.Name()] = ni
+	}
+	kept, err := extender.FindNodesThatPassExtenders(s.extenders, pod, nodes, statuses)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*framework.NodeInfo, 0, len(kept))
+	for _, n := range kept {
+		out = append(out, byName[n.Name])
+	}
+	if rec != nil {
+		for _, n := range nodes {
+			if st, rejected := statuses[n.Name]; rejected {
+				for i := range rec.Filter {
+					if rec.Filter[i].Node == n.Name {
+						rec.Filter[i].Fits, rec.Filter[i].Plugin, rec.Filter[i].Reason = false, st.Plugin(), st.Message()
+					}
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // filterNode runs the filters on a node as if the pods nominated to it with a priority at
@@ -213,7 +264,11 @@ func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework
 			return
 		}
 	}
-	for _, p := range prof.Bind {
+	binders := prof.Bind
+	if b := extender.Binder(s.extenders, pod); b != nil {
+		binders = []framework.BindPlugin{extenderBinder{b}}
+	}
+	for _, p := range binders {
 		st := p.Bind(state, pod, node)
 		if st.Code() == framework.Skip {
 			continue
@@ -243,6 +298,20 @@ func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework
 	msg := fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node)
 	s.log.Action(s.identity, "Scheduled", "pods", pod.Namespace, pod.Name, msg)
 	s.event(prof.SchedulerName, pod, corev1.EventTypeNormal, "Scheduled", msg)
+}
+
+// extenderBinder binds through an HTTP extender, in place of the Bind plugins, as upstream's
+// extendersBinding.
+type extenderBinder struct{ e *extender.Extender }
+
+func (b extenderBinder) Name() string { return "extender:" + b.e.Name() }
+
+func (b extenderBinder) Bind(_ *framework.CycleState, pod *corev1.Pod, node string) *framework.Status {
+	err := b.e.Bind(&corev1.Binding{ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: node}})
+	if err != nil {
+		return framework.NewStatus(framework.Error, err.Error())
+	}
+	return nil
 }
 
 // numFeasibleNodesToFind is how many feasible nodes a cycle looks for before it stops.
@@ -370,12 +439,35 @@ func (s *Scheduler) prioritize(prof *Profile, state *framework.CycleState, pod *
 			}
 		}
 	}
+	if len(s.extenders) > 0 {
+		s.prioritizeByExtenders(pod, nodes, total, rec)
+	}
 	if rec != nil {
 		for i := range total {
 			rec.Scores[i].Total = total[i]
 		}
 	}
 	return total, nil
+}
+
+// prioritizeByExtenders adds the HTTP extenders' scaled scores to the plugins' totals, as
+// upstream's prioritizeNodes; a failing extender contributes nothing (it is logged).
+func (s *Scheduler) prioritizeByExtenders(pod *corev1.Pod, nodes []*framework.NodeInfo, total []int64, rec *Decision) {
+	list := make([]*corev1.Node, len(nodes))
+	for i, ni := range nodes {
+		list[i] = ni.Node
+	}
+	scores, ignored := extender.PrioritizeNodes(s.extenders, pod, list)
+	for _, err := range ignored {
+		s.log.Action(s.identity, "ExtenderError", "pods", pod.Namespace, pod.Name, err.Error())
+	}
+	for i, ni := range nodes {
+		sc := scores[ni.Name()]
+		total[i] += sc
+		if rec != nil {
+			rec.Scores[i].Plugins = append(rec.Scores[i].Plugins, PluginScore{Plugin: "extenders", Raw: sc, Normalized: sc, Weight: 1})
+		}
+	}
 }
 
 // selectHost picks the highest total score; ties are broken by reservoir sampling from the

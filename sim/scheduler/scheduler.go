@@ -18,6 +18,7 @@ import (
 	"github.com/orrery-sim/orrery/sim/events"
 	"github.com/orrery-sim/orrery/sim/informer"
 	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/scheduler/extender"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultbinder"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultpreemption"
@@ -84,6 +85,8 @@ type Scheduler struct {
 	namespaces         *informer.Informer
 	pdbs               *informer.Informer
 	decisions          *DecisionLog
+	// extenders are the HTTP scheduler extenders, shared by every profile as upstream's.
+	extenders []*extender.Extender
 	// recorders record Events, one per profile (its schedulerName is the source).
 	recorders map[string]*events.Recorder
 	// nominated holds, per node, the pending pods preemption nominated to it; lower
@@ -104,6 +107,9 @@ type Scheduler struct {
 type Options struct {
 	// Decisions, when set, receives one record per scheduling cycle.
 	Decisions *DecisionLog
+	// Extenders are HTTP scheduler extenders (a configuration file's extenders), called
+	// after the Filter and Score plugins and, if one binds, instead of the Bind plugins.
+	Extenders []*extender.Extender
 }
 
 // New returns a scheduler that uses client (which must authenticate as
@@ -144,6 +150,7 @@ func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Clien
 		podNode:   map[string]string{},
 		assumed:   map[string]bool{},
 		decisions: opts.Decisions,
+		extenders: opts.Extenders,
 		nominated: map[string]map[string]*framework.PodInfo{},
 		recorders: map[string]*events.Recorder{},
 	}

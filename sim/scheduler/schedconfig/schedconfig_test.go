@@ -249,6 +249,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad-duplicate-name.yaml", 5, "profiles[1].schedulerName", `Duplicate value: "default-scheduler"`},
 		{"bad-apiversion.yaml", 1, "apiVersion", `Unsupported value: "kubescheduler.config.k8s.io/v1beta3": supported values: "kubescheduler.config.k8s.io/v1"`},
 		{"bad-percentage.yaml", 3, "percentageOfNodesToScore", "Invalid value: 120: not in valid range [0-100]"},
+		{"bad-extender-weight.yaml", 4, "extenders[0]", `Invalid value: "http://127.0.0.1:8888/scheduler": weight: Invalid value: 0: must have a positive weight applied to it`},
+		{"bad-extender-binders.yaml", 3, "extenders", `Invalid value: "found 2 extenders implementing bind": only one extender can implement bind`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

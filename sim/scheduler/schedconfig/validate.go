@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	configv1 "k8s.io/kube-scheduler/config/v1"
+
+	"github.com/orrery-sim/orrery/sim/scheduler/extender"
 )
 
 // maxCustomPriorityScore is upstream's config.MaxCustomPriorityScore, the highest score of a
@@ -87,6 +89,7 @@ func validateDefaulted(cfg *configv1.KubeSchedulerConfiguration) field.ErrorList
 		errs = append(errs, validatePluginConfig(path, prof)...)
 	}
 	errs = append(errs, validateCommonQueueSort(profiles, cfg.Profiles)...)
+	errs = append(errs, validateExtenders(cfg.Extenders)...)
 	initial, max := *cfg.PodInitialBackoffSeconds, *cfg.PodMaxBackoffSeconds
 	if initial <= 0 {
 		errs = append(errs, field.Invalid(field.NewPath("podInitialBackoffSeconds"), initial, "must be greater than 0"))
@@ -95,6 +98,47 @@ func validateDefaulted(cfg *configv1.KubeSchedulerConfiguration) field.ErrorList
 		errs = append(errs, field.Invalid(field.NewPath("podMaxBackoffSeconds"), max, "must be greater than or equal to PodInitialBackoffSeconds"))
 	}
 	return errs
+}
+
+// validateExtenders checks each extender entry (and what Orrery cannot do with it) and
+// that at most one binds, as upstream's validateExtenders.
+func validateExtenders(list []configv1.Extender) field.ErrorList {
+	var errs field.ErrorList
+	binders := 0
+	for i, e := range list {
+		path := field.NewPath("extenders").Index(i)
+		c, err := extender.FromV1(e)
+		if err == nil {
+			err = c.Validate()
+		}
+		if err != nil {
+			errs = append(errs, field.Invalid(path, e.URLPrefix, err.Error()))
+		}
+		if e.BindVerb != "" {
+			binders++
+		}
+	}
+	if binders > 1 {
+		errs = append(errs, field.Invalid(field.NewPath("extenders"), fmt.Sprintf("found %d extenders implementing bind", binders), "only one extender can implement bind"))
+	}
+	return errs
+}
+
+// BuildExtenders returns the HTTP extenders of a validated configuration, in order.
+func BuildExtenders(cfg *configv1.KubeSchedulerConfiguration) ([]*extender.Extender, error) {
+	var out []*extender.Extender
+	for i, e := range cfg.Extenders {
+		c, err := extender.FromV1(e)
+		if err != nil {
+			return nil, fmt.Errorf("extenders[%d]: %w", i, err)
+		}
+		ex, err := extender.New(c)
+		if err != nil {
+			return nil, fmt.Errorf("extenders[%d]: %w", i, err)
+		}
+		out = append(out, ex)
+	}
+	return out, nil
 }
 
 // validatePluginConfig rejects repeated pluginConfig entries and validates each typed args.
