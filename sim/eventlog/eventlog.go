@@ -6,8 +6,6 @@ package eventlog
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"hash"
 	"io"
 	"time"
@@ -72,11 +70,7 @@ func (l *Log) Append(e Entry) {
 	e.Seq = l.seq
 	e.At = l.clock()
 	e.Time = e.At.String()
-	b, err := json.Marshal(&e)
-	if err != nil { // cannot happen for this struct; keep the log honest if it does
-		b = []byte(fmt.Sprintf(`{"seq":%d,"error":%q}`, e.Seq, err.Error()))
-	}
-	l.buf = append(append(l.buf[:0], b...), '\n')
+	l.buf = append(appendJSON(l.buf[:0], &e), '\n')
 	l.hash.Write(l.buf)
 	if l.out != nil && l.err == nil {
 		_, l.err = l.out.Write(l.buf)

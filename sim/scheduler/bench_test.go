@@ -39,7 +39,7 @@ func benchScheduler(b *testing.B, n int, withAffinity bool, profile func(*Schedu
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("node-%05d", i), Labels: map[string]string{
 			corev1.LabelHostname: fmt.Sprintf("node-%05d", i), corev1.LabelTopologyZone: fmt.Sprintf("zone-%d", i%3)}},
 			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("110")}}}
-		ni := framework.NewNodeInfo(node)
+		ni := s.allocNodeInfo(node)
 		for j := 0; j < 10; j++ {
 			group := ""
 			if withAffinity && j%3 == 0 {
@@ -50,6 +50,7 @@ func benchScheduler(b *testing.B, n int, withAffinity bool, profile func(*Schedu
 			ni.AddPod("default/"+p.Name, framework.NewPodInfo(p))
 		}
 		s.nodeInfos[node.Name] = ni
+		s.nodesGen++ // as the informer's node adds do
 	}
 	s.rebuildNodeOrder()
 	return s

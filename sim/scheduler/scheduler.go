@@ -94,6 +94,8 @@ type Scheduler struct {
 	nominated map[string]map[string]*framework.PodInfo
 	// nodesGen counts node adds, updates and removals (framework.NodeVersioner).
 	nodesGen uint64
+	// nodeInfoSlab is the chunk new NodeInfos are taken from (allocNodeInfo).
+	nodeInfoSlab []framework.NodeInfo
 	// Buffers reused by every cycle (a cycle never outlives the next one's start).
 	bufFeasible []*framework.NodeInfo
 	bufTotal    []int64
@@ -300,7 +302,7 @@ func (s *Scheduler) accountPodInfo(key string, pi *framework.PodInfo, node strin
 	s.forgetPod(key)
 	ni := s.nodeInfos[node]
 	if ni == nil {
-		ni = framework.NewNodeInfo(nil)
+		ni = s.allocNodeInfo(nil)
 		s.nodeInfos[node] = ni
 	}
 	ni.AddPod(key, pi)
@@ -325,12 +327,29 @@ func (s *Scheduler) forgetPod(key string) {
 	delete(s.assumed, key)
 }
 
+// nodeInfoChunk is how many NodeInfos are allocated together.
+const nodeInfoChunk = 256
+
+// allocNodeInfo returns a new NodeInfo for node, taken from a chunk of contiguous
+// NodeInfos: nodes registered together (as a cluster's are at start) then lie next to each
+// other in memory in the order the filters visit them, which the measured cycle at 5,000
+// nodes needs (a NodeInfo per heap object spent a third of the cycle on cache misses).
+func (s *Scheduler) allocNodeInfo(node *corev1.Node) *framework.NodeInfo {
+	if len(s.nodeInfoSlab) == cap(s.nodeInfoSlab) {
+		s.nodeInfoSlab = make([]framework.NodeInfo, 0, nodeInfoChunk)
+	}
+	s.nodeInfoSlab = append(s.nodeInfoSlab, framework.NodeInfo{})
+	ni := &s.nodeInfoSlab[len(s.nodeInfoSlab)-1]
+	framework.InitNodeInfo(ni, node)
+	return ni
+}
+
 func (s *Scheduler) onNodeAdd(obj runtime.Object) {
 	node := obj.(*corev1.Node)
 	s.nodesGen++
 	ni := s.nodeInfos[node.Name]
 	if ni == nil {
-		ni = framework.NewNodeInfo(node)
+		ni = s.allocNodeInfo(node)
 		s.nodeInfos[node.Name] = ni
 	} else {
 		ni.SetNode(node)

@@ -6,6 +6,7 @@ package framework
 
 import (
 	"strings"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -77,7 +78,9 @@ func (s *Status) Message() string { return strings.Join(s.Reasons(), ", ") }
 // CycleState carries data between the extension points of one scheduling cycle, under keys
 // owned by the plugins.
 type CycleState struct {
-	data map[string]any
+	// data is a short list rather than a map: a cycle holds a dozen entries, read once per
+	// node and plugin, and a scan of a few string headers beats hashing the key.
+	data []stateEntry
 	// SkipFilter marks, by index in the profile's Filter list, the plugins whose PreFilter
 	// returned Skip: their Filter is not called this cycle (nor in preemption's dry runs).
 	SkipFilter []bool
@@ -86,16 +89,41 @@ type CycleState struct {
 	SkipScore []bool
 }
 
-// NewCycleState returns an empty cycle state.
-func NewCycleState() *CycleState { return &CycleState{data: map[string]any{}} }
+type stateEntry struct {
+	key string
+	v   any
+}
 
-// Write stores v under key.
-func (c *CycleState) Write(key string, v any) { c.data[key] = v }
+// NewCycleState returns an empty cycle state.
+func NewCycleState() *CycleState { return &CycleState{data: make([]stateEntry, 0, 16)} }
+
+// Write stores v under key, replacing what was there.
+func (c *CycleState) Write(key string, v any) {
+	for i := range c.data {
+		if c.data[i].key == key {
+			c.data[i].v = v
+			return
+		}
+	}
+	c.data = append(c.data, stateEntry{key, v})
+}
 
 // Read returns the value under key.
 func (c *CycleState) Read(key string) (any, bool) {
-	v, ok := c.data[key]
-	return v, ok
+	// Plugins read and write under the same string constant: compare the string data
+	// pointers first, which costs no memory comparison, then fall back to the bytes.
+	p := unsafe.StringData(key)
+	for i := range c.data {
+		if unsafe.StringData(c.data[i].key) == p && len(c.data[i].key) == len(key) {
+			return c.data[i].v, true
+		}
+	}
+	for i := range c.data {
+		if c.data[i].key == key {
+			return c.data[i].v, true
+		}
+	}
+	return nil, false
 }
 
 // Plugin is what every plugin is.

@@ -130,9 +130,13 @@ type NodeInfo struct {
 	PodsWithRequiredAntiAffinity []*PodInfo
 	// Generation changes whenever the node's pods or the node change.
 	Generation uint64
-	podList    []*PodInfo
-	numPods    int64
-	name       string
+	// unschedulable and taints copy the Node's spec.unschedulable and spec.taints, so that
+	// the filters every node passes through read the NodeInfo alone.
+	unschedulable bool
+	taints        []corev1.Taint
+	podList       []*PodInfo
+	numPods       int64
+	name          string
 }
 
 // NumPods returns how many pods are on the node, without touching the Pods map (hot
@@ -212,9 +216,16 @@ func (n *NodeInfo) addPorts(pod *corev1.Pod, sign int) {
 
 // NewNodeInfo returns the info of an empty node.
 func NewNodeInfo(node *corev1.Node) *NodeInfo {
-	ni := &NodeInfo{Pods: map[string]*PodInfo{}}
-	ni.SetNode(node)
+	ni := &NodeInfo{}
+	InitNodeInfo(ni, node)
 	return ni
+}
+
+// InitNodeInfo makes a zero NodeInfo, allocated by the caller (in a slab, say), the info of
+// node.
+func InitNodeInfo(ni *NodeInfo, node *corev1.Node) {
+	ni.Pods = map[string]*PodInfo{}
+	ni.SetNode(node)
 }
 
 // SetNode replaces the node object (allocatable may change).
@@ -224,8 +235,20 @@ func (n *NodeInfo) SetNode(node *corev1.Node) {
 	if node != nil {
 		n.name = node.Name
 		n.Allocatable = NewResource(node.Status.Allocatable)
+		n.unschedulable = node.Spec.Unschedulable
+		n.taints = node.Spec.Taints
+	} else {
+		n.unschedulable, n.taints = false, nil
 	}
 }
+
+// Unschedulable reports the node's spec.unschedulable (cordoned), without touching the
+// Node object.
+func (n *NodeInfo) Unschedulable() bool { return n.unschedulable }
+
+// Taints returns the node's spec.taints (shared: do not change them), without touching
+// the Node object.
+func (n *NodeInfo) Taints() []corev1.Taint { return n.taints }
 
 // Name returns the node's name (kept in the NodeInfo, so that hot loops need not touch the
 // Node object).
@@ -275,7 +298,7 @@ func (n *NodeInfo) RemovePod(key string, pi *PodInfo) {
 // Clone returns a copy whose pod set can be changed without touching n (for preemption's
 // what-if evaluations). Pod infos are shared; they are read-only.
 func (n *NodeInfo) Clone() *NodeInfo {
-	c := &NodeInfo{Node: n.Node, name: n.name, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation, numPods: n.numPods,
+	c := &NodeInfo{Node: n.Node, name: n.name, unschedulable: n.unschedulable, taints: n.taints, Allocatable: n.Allocatable, Requested: n.Requested.clone(), NonZeroRequested: n.NonZeroRequested.clone(), Pods: make(map[string]*PodInfo, len(n.Pods)), Generation: n.Generation, numPods: n.numPods,
 		PodsWithAffinity: append([]*PodInfo(nil), n.PodsWithAffinity...), PodsWithRequiredAntiAffinity: append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...)}
 	for k, v := range n.Pods {
 		c.Pods[k] = v

@@ -101,9 +101,15 @@ func (pl *ImageLocality) newPreScoreState(pod *corev1.Pod) *preScoreState {
 	return s
 }
 
-// PreScore looks up, once per cycle, how many nodes hold each of the pod's images.
+// PreScore looks up, once per cycle, how many nodes hold each of the pod's images. When no
+// node holds any of them every node would score 0 (the sum is clamped up to the 23 MiB
+// floor, which maps to 0), so the plugin skips Score, leaving every total as it would be.
 func (pl *ImageLocality) PreScore(state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	state.Write(preScoreStateKey, pl.newPreScoreState(pod))
+	s := pl.newPreScoreState(pod)
+	state.Write(preScoreStateKey, s)
+	if !s.anyPresent {
+		return framework.NewStatus(framework.Skip)
+	}
 	return nil
 }
 

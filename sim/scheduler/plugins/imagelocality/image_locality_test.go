@@ -94,6 +94,28 @@ func TestScore(t *testing.T) {
 	}
 }
 
+// TestPreScoreSkips: PreScore skips Score exactly when no node holds any of the pod's
+// images, when every score would be 0.
+func TestPreScoreSkips(t *testing.T) {
+	tests := []struct {
+		pod      *corev1.Pod
+		wantSkip bool
+	}{
+		{pod(nil, "gcr.io/none"), true},
+		{pod([]string{"gcr.io/none"}, "gcr.io/nothing:v9"), true},
+		{pod(nil, "gcr.io/none", "gcr.io/10"), false},
+		{pod([]string{"gcr.io/40:v1"}, "gcr.io/none"), false},
+	}
+	for _, tt := range tests {
+		h := &fakeHandle{nodes: upstreamNodes()}
+		pl, _ := New(nil, h)
+		st := pl.(*ImageLocality).PreScore(framework.NewCycleState(), tt.pod, h.nodes)
+		if got := st.Code() == framework.Skip; got != tt.wantSkip {
+			t.Errorf("%v: skip %v, want %v", tt.pod.Spec, got, tt.wantSkip)
+		}
+	}
+}
+
 func eq(a, b []int64) bool {
 	if len(a) != len(b) {
 		return false

@@ -32,7 +32,7 @@ func (NodeUnschedulable) Name() string { return Name }
 
 // Filter rejects cordoned nodes.
 func (NodeUnschedulable) Filter(_ *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
-	if !n.Node.Spec.Unschedulable {
+	if !n.Unschedulable() {
 		return nil
 	}
 	taint := &corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}

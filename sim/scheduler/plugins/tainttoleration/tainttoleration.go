@@ -44,10 +44,11 @@ func (TaintToleration) Name() string { return Name }
 
 // Filter rejects a node with an untolerated NoSchedule or NoExecute taint.
 func (TaintToleration) Filter(_ *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
-	if len(n.Node.Spec.Taints) == 0 {
+	taints := n.Taints()
+	if len(taints) == 0 {
 		return nil
 	}
-	taint := firstUntoleratedTaint(n.Node.Spec.Taints, pod.Spec.Tolerations)
+	taint := firstUntoleratedTaint(taints, pod.Spec.Tolerations)
 	if taint == nil {
 		return nil
 	}
@@ -94,7 +95,7 @@ func preferNoScheduleTolerations(tolerations []corev1.Toleration) []corev1.Toler
 // Score counts the node's PreferNoSchedule taints the pod does not tolerate; NormalizeScore
 // turns the count around.
 func (TaintToleration) Score(state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
-	taints := n.Node.Spec.Taints
+	taints := n.Taints()
 	if len(taints) == 0 {
 		return 0, nil
 	}
