@@ -1,132 +1,86 @@
 package kubelet
 
 import (
+	"math/rand/v2"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/model"
 )
 
-// Runtime is what the kubelet asks of a container runtime. Every call returns at once; its
-// outcome arrives through the callback, scheduled on the loop (in virtual time for the
-// simulated runtime, as external events for a real one).
+// Runtime is what the kubelet asks of a container runtime (the CRI seam: simulated here,
+// containerd in real mode). Every call returns at once; its outcome arrives through the
+// callback, which the runtime schedules on the loop (in virtual time for the simulated
+// runtime, as external events for a real one). Usage is the one synchronous read.
 type Runtime interface {
-	// PullImage makes the image present on the node.
-	PullImage(image string, policy corev1.PullPolicy, done func(err error))
-	// StartContainer starts a container; started is called when it runs and exited when
-	// its process ends by itself.
-	StartContainer(id string, c *corev1.Container, started func(), exited func(code int32, reason string))
+	// ImagePresent reports whether the image is in the node's image store.
+	ImagePresent(image string) bool
+	// PullImage pulls the image; done receives the image's size in bytes (0 if unknown)
+	// or the pull's error.
+	PullImage(image string, done func(size int64, err error))
+	// StartContainer creates and starts a container; started is called when its process
+	// runs and exited when the process ends by itself (completion, crash, OOM kill).
+	StartContainer(cfg ContainerConfig, started func(), exited func(Exit))
 	// StopContainer sends SIGTERM, then SIGKILL after grace; done is called with the exit
-	// code once the process is gone.
-	StopContainer(id string, grace time.Duration, done func(code int32))
-	// KillAll removes every container at once, as a node crash does.
+	// once the process is gone (at once if it already was).
+	StopContainer(id string, grace time.Duration, done func(Exit))
+	// Probe runs one probe of a running container; done says whether it succeeded.
+	Probe(id string, probe ProbeType, done func(ok bool))
+	// Usage returns a running container's CPU (millicores, throttled at its limit) and
+	// memory (bytes) usage now.
+	Usage(id string) (Usage, bool)
+	// KillAll removes every container at once, as a node crash does; no callback of an
+	// earlier call runs afterwards.
 	KillAll()
 }
 
-// Simulated runtime latencies (defaults; a pod's usage profile refines them later).
+// ContainerConfig is one container instance to run.
+type ContainerConfig struct {
+	// ID names this instance: <pod UID>/<container name>/<attempt>.
+	ID string
+	// Pod and Container are the spec the instance runs (shared: do not modify).
+	Pod       *corev1.Pod
+	Container *corev1.Container
+	// Profile is the container's usage profile (the simulated runtime follows it).
+	Profile model.ContainerProfile
+	// Rand is the instance's own random stream, derived from the kubelet's named stream.
+	Rand *rand.Rand
+}
+
+// Exit is how a container's process ended.
+type Exit struct {
+	// Code is the exit code (137 for SIGKILL).
+	Code int32
+	// OOMKilled is set when the kernel killed it for exceeding its memory limit.
+	OOMKilled bool
+}
+
+// Reason is the terminated state's reason as the kubelet reports it.
+func (e Exit) Reason() string {
+	switch {
+	case e.OOMKilled:
+		return ReasonOOMKilled
+	case e.Code == 0:
+		return ReasonCompleted
+	}
+	return ReasonError
+}
+
+// Usage is a container's resource usage at one instant.
+type Usage struct {
+	// MilliCPU is CPU usage in millicores.
+	MilliCPU int64
+	// MemoryBytes is the working set in bytes.
+	MemoryBytes int64
+}
+
+// ProbeType is the kind of a container probe.
+type ProbeType string
+
+// The probe kinds, named as upstream's events name them.
 const (
-	DefaultImagePullLatency      = 2 * time.Second
-	DefaultContainerStartLatency = 500 * time.Millisecond
-	DefaultSIGTERMExitLatency    = 100 * time.Millisecond
+	ProbeLiveness  ProbeType = "Liveness"
+	ProbeReadiness ProbeType = "Readiness"
+	ProbeStartup   ProbeType = "Startup"
 )
-
-// SimRuntime is a container runtime in virtual time: images take a fixed time to pull once
-// per node, containers take a fixed time to start, run until stopped, and exit shortly
-// after SIGTERM.
-type SimRuntime struct {
-	clock      loop.Clock
-	images     map[string]bool
-	pulling    map[string][]func(error)
-	containers map[string]*simContainer
-	gen        uint64
-	// PullLatency, StartLatency and TermLatency override the defaults when set.
-	PullLatency, StartLatency, TermLatency time.Duration
-}
-
-type simContainer struct {
-	timers []*loop.Timer
-}
-
-// NewSimRuntime returns a simulated runtime with the given images already present.
-func NewSimRuntime(clock loop.Clock, images ...string) *SimRuntime {
-	r := &SimRuntime{clock: clock, images: map[string]bool{}, pulling: map[string][]func(error){}, containers: map[string]*simContainer{},
-		PullLatency: DefaultImagePullLatency, StartLatency: DefaultContainerStartLatency, TermLatency: DefaultSIGTERMExitLatency}
-	for _, img := range images {
-		r.images[img] = true
-	}
-	return r
-}
-
-// PullImage pulls an absent image (or any image under PullAlways) once, however many
-// containers wait for it.
-func (r *SimRuntime) PullImage(image string, policy corev1.PullPolicy, done func(error)) {
-	if r.images[image] && policy != corev1.PullAlways {
-		r.clock.After(0, func() { done(nil) })
-		return
-	}
-	if policy == corev1.PullNever {
-		r.clock.After(0, func() { done(errImageNeverPull{image}) })
-		return
-	}
-	waiting := r.pulling[image]
-	r.pulling[image] = append(waiting, done)
-	if len(waiting) > 0 {
-		return
-	}
-	gen := r.gen
-	r.clock.After(r.PullLatency, func() {
-		if gen != r.gen {
-			return
-		}
-		r.images[image] = true
-		cbs := r.pulling[image]
-		delete(r.pulling, image)
-		for _, cb := range cbs {
-			cb(nil)
-		}
-	})
-}
-
-type errImageNeverPull struct{ image string }
-
-func (e errImageNeverPull) Error() string {
-	return "Container image \"" + e.image + "\" is not present with pull policy of Never"
-}
-
-// StartContainer starts the container after the start latency; it runs until stopped.
-func (r *SimRuntime) StartContainer(id string, _ *corev1.Container, started func(), _ func(int32, string)) {
-	c := &simContainer{}
-	r.containers[id] = c
-	c.timers = append(c.timers, r.clock.After(r.StartLatency, started))
-}
-
-// StopContainer stops the container; it exits TermLatency after SIGTERM, or at the grace
-// period if that is shorter.
-func (r *SimRuntime) StopContainer(id string, grace time.Duration, done func(int32)) {
-	c := r.containers[id]
-	delete(r.containers, id)
-	if c != nil {
-		for _, t := range c.timers {
-			t.Stop()
-		}
-	}
-	d, code := r.TermLatency, int32(0)
-	if grace < d {
-		d, code = grace, 137 // SIGKILL
-	}
-	r.clock.After(d, func() { done(code) })
-}
-
-// KillAll drops every container and pending callback, keeping pulled images (they are on
-// the node's disk).
-func (r *SimRuntime) KillAll() {
-	for _, c := range r.containers {
-		for _, t := range c.timers {
-			t.Stop()
-		}
-	}
-	clear(r.containers)
-	clear(r.pulling)
-	r.gen++
-}

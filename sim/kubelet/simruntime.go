@@ -1,0 +1,285 @@
+package kubelet
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/orrery-sim/orrery/model"
+	"github.com/orrery-sim/orrery/sim/loop"
+)
+
+// Simulated runtime latencies (defaults; a pod's usage profile overrides the start latency
+// and SIGTERM handling).
+const (
+	// DefaultImagePullLatency is how long pulling an absent image takes.
+	DefaultImagePullLatency = 2 * time.Second
+	// DefaultContainerStartLatency is how long creating and starting a container takes.
+	DefaultContainerStartLatency = 500 * time.Millisecond
+	// DefaultSIGTERMExitLatency is how long a process takes to exit after SIGTERM.
+	DefaultSIGTERMExitLatency = 100 * time.Millisecond
+	// OOMLookahead is how far ahead the runtime searches a random-walk memory curve for the
+	// moment it reaches the limit before looking again.
+	OOMLookahead = time.Hour
+)
+
+// SimRuntime is a container runtime in virtual time: images take a fixed time to pull once
+// per node; containers start after their profile's startup time, exit after runFor, crash
+// as their profile says, are OOM-killed when their memory curve reaches their limit, and
+// answer probes and usage queries from their profile.
+type SimRuntime struct {
+	clock      loop.Clock
+	images     map[string]bool
+	missing    map[string]bool
+	pulling    map[string][]func(int64, error)
+	containers map[string]*simContainer
+	gen        uint64
+	// PullLatency, StartLatency and TermLatency override the defaults when set.
+	PullLatency, StartLatency, TermLatency time.Duration
+}
+
+type simContainer struct {
+	cfg       ContainerConfig
+	startedAt time.Time
+	running   bool
+	exited    *Exit
+	timers    []*loop.Timer
+	cpu, mem  *model.Series
+	cpuLimit  int64 // millicores, 0 = none
+	memLimit  int64 // bytes, 0 = none
+}
+
+// NewSimRuntime returns a simulated runtime with the given images already present.
+func NewSimRuntime(clock loop.Clock, images ...string) *SimRuntime {
+	r := &SimRuntime{clock: clock, images: map[string]bool{}, missing: map[string]bool{}, pulling: map[string][]func(int64, error){}, containers: map[string]*simContainer{},
+		PullLatency: DefaultImagePullLatency, StartLatency: DefaultContainerStartLatency, TermLatency: DefaultSIGTERMExitLatency}
+	for _, img := range images {
+		r.images[img] = true
+	}
+	return r
+}
+
+// MarkMissing makes pulls of the images fail, as for images absent from their registry.
+func (r *SimRuntime) MarkMissing(images ...string) {
+	for _, img := range images {
+		r.missing[img] = true
+	}
+}
+
+// after schedules fn in the runtime's current life only.
+func (r *SimRuntime) after(d time.Duration, fn func()) *loop.Timer {
+	gen := r.gen
+	return r.clock.After(d, func() {
+		if gen == r.gen {
+			fn()
+		}
+	})
+}
+
+// ImagePresent reports whether the image was pulled or preloaded.
+func (r *SimRuntime) ImagePresent(image string) bool { return r.images[image] }
+
+// PullImage pulls an image once however many containers wait for it.
+func (r *SimRuntime) PullImage(image string, done func(int64, error)) {
+	waiting := r.pulling[image]
+	r.pulling[image] = append(waiting, done)
+	if len(waiting) > 0 {
+		return
+	}
+	r.after(r.PullLatency, func() {
+		var err error
+		if r.missing[image] {
+			err = fmt.Errorf("rpc error: code = NotFound desc = failed to pull and unpack image %q: not found", image)
+		} else {
+			r.images[image] = true
+		}
+		cbs := r.pulling[image]
+		delete(r.pulling, image)
+		for _, cb := range cbs {
+			cb(0, err)
+		}
+	})
+}
+
+// StartContainer starts the container after its startup time and schedules its exit.
+func (r *SimRuntime) StartContainer(cfg ContainerConfig, started func(), exited func(Exit)) {
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(0, 0))
+	}
+	// Each curve draws from its own stream, so that how often usage is read does not
+	// change the values.
+	cpuRand := rand.New(rand.NewPCG(cfg.Rand.Uint64(), cfg.Rand.Uint64()))
+	memRand := rand.New(rand.NewPCG(cfg.Rand.Uint64(), cfg.Rand.Uint64()))
+	c := &simContainer{cfg: cfg, cpu: model.NewSeries(cfg.Profile.CPU, cpuRand), mem: model.NewSeries(cfg.Profile.Memory, memRand)}
+	if lim, ok := cfg.Container.Resources.Limits[corev1.ResourceCPU]; ok {
+		c.cpuLimit = lim.MilliValue()
+	}
+	if lim, ok := cfg.Container.Resources.Limits[corev1.ResourceMemory]; ok {
+		c.memLimit = lim.Value()
+	}
+	r.containers[cfg.ID] = c
+	latency := r.StartLatency
+	if cfg.Profile.Startup != nil {
+		latency = *cfg.Profile.Startup
+	}
+	c.timers = append(c.timers, r.after(latency, func() {
+		c.running = true
+		c.startedAt = r.clock.Now()
+		started()
+		r.scheduleExit(c, exited)
+	}))
+}
+
+// scheduleExit arms the earliest of completion, crash and OOM kill.
+func (r *SimRuntime) scheduleExit(c *simContainer, exited func(Exit)) {
+	p := c.cfg.Profile
+	var at time.Duration
+	var exit Exit
+	set := false
+	consider := func(d time.Duration, e Exit) {
+		if !set || d < at {
+			at, exit, set = d, e, true
+		}
+	}
+	if p.RunFor != nil {
+		code := int32(0)
+		if p.ExitCode != nil {
+			code = *p.ExitCode
+		}
+		consider(*p.RunFor, Exit{Code: code})
+	}
+	if d, ok := p.CrashAfterDraw(c.cfg.Rand); ok {
+		code := int32(model.DefaultCrashExitCode)
+		if p.CrashExitCode != nil {
+			code = *p.CrashExitCode
+		}
+		consider(d, Exit{Code: code})
+	}
+	if set {
+		c.timers = append(c.timers, r.at(c, at, func() { r.exit(c, exit, exited) }))
+	}
+	r.armOOM(c, 0, at, set, exited)
+}
+
+// at schedules fn d after the container started, in the runtime's current life.
+func (r *SimRuntime) at(c *simContainer, d time.Duration, fn func()) *loop.Timer {
+	return r.after(c.startedAt.Add(d).Sub(r.clock.Now()), fn)
+}
+
+// armOOM arms the OOM kill at the moment memory reaches the limit, searching [from,
+// from+OOMLookahead) and looking again after that (never past a planned exit at until).
+func (r *SimRuntime) armOOM(c *simContainer, from, until time.Duration, bounded bool, exited func(Exit)) {
+	if c.memLimit <= 0 || c.cfg.Profile.Memory == nil {
+		return
+	}
+	end := from + OOMLookahead
+	if bounded && until < end {
+		end = until
+	}
+	if at, ok := c.mem.FirstAtLeast(c.memLimit, from, end); ok {
+		c.timers = append(c.timers, r.at(c, at, func() { r.exit(c, Exit{Code: model.SIGKILLExitCode, OOMKilled: true}, exited) }))
+		return
+	}
+	if bounded && end == until {
+		return
+	}
+	c.timers = append(c.timers, r.at(c, end, func() { r.armOOM(c, end, until, bounded, exited) }))
+}
+
+func (r *SimRuntime) exit(c *simContainer, e Exit, exited func(Exit)) {
+	if c.exited != nil {
+		return
+	}
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	c.running = false
+	c.exited = &e
+	delete(r.containers, c.cfg.ID)
+	exited(e)
+}
+
+// StopContainer delivers SIGTERM: the process exits as its profile's sigterm says (by
+// default after TermLatency with code 0), or is killed (137) when the grace period ends.
+func (r *SimRuntime) StopContainer(id string, grace time.Duration, done func(Exit)) {
+	c := r.containers[id]
+	if c == nil {
+		r.after(0, func() { done(Exit{Code: model.SIGKILLExitCode}) })
+		return
+	}
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	c.timers = nil
+	delete(r.containers, id)
+	if !c.running { // created but not started: removed at once
+		r.after(0, func() { done(Exit{}) })
+		return
+	}
+	d, code := r.TermLatency, int32(0)
+	if s := c.cfg.Profile.SIGTERM; s != nil {
+		if s.Ignore {
+			d = grace + 1
+		} else {
+			d = s.After
+		}
+	}
+	if d > grace {
+		d, code = grace, model.SIGKILLExitCode
+	}
+	r.after(d, func() {
+		c.running = false
+		done(Exit{Code: code})
+	})
+}
+
+// Probe answers from the profile: startup and readiness probes succeed from readyAfter,
+// readiness probes fail again from readinessFailsAfter, liveness probes fail from
+// livenessFailsAfter.
+func (r *SimRuntime) Probe(id string, probe ProbeType, done func(bool)) {
+	c := r.containers[id]
+	ok := false
+	if c != nil && c.running {
+		elapsed := r.clock.Now().Sub(c.startedAt)
+		p := c.cfg.Profile
+		ready := p.ReadyAfter == nil || elapsed >= *p.ReadyAfter
+		switch probe {
+		case ProbeStartup:
+			ok = ready
+		case ProbeReadiness:
+			ok = ready && (p.ReadinessFailsAfter == nil || elapsed < *p.ReadinessFailsAfter)
+		case ProbeLiveness:
+			ok = p.LivenessFailsAfter == nil || elapsed < *p.LivenessFailsAfter
+		}
+	}
+	r.after(0, func() { done(ok) })
+}
+
+// Usage returns the profile's usage now, CPU throttled at the container's limit.
+func (r *SimRuntime) Usage(id string) (Usage, bool) {
+	c := r.containers[id]
+	if c == nil || !c.running {
+		return Usage{}, false
+	}
+	elapsed := r.clock.Now().Sub(c.startedAt)
+	u := Usage{MilliCPU: c.cpu.At(elapsed), MemoryBytes: c.mem.At(elapsed)}
+	if c.cpuLimit > 0 && u.MilliCPU > c.cpuLimit {
+		u.MilliCPU = c.cpuLimit
+	}
+	return u, true
+}
+
+// KillAll drops every container and pending callback, keeping pulled images (they are on
+// the node's disk).
+func (r *SimRuntime) KillAll() {
+	for _, c := range r.containers {
+		for _, t := range c.timers {
+			t.Stop()
+		}
+	}
+	clear(r.containers)
+	clear(r.pulling)
+	r.gen++
+}
