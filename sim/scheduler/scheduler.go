@@ -94,6 +94,9 @@ type Scheduler struct {
 	nominated map[string]map[string]*framework.PodInfo
 	// nodesGen counts node adds, updates and removals (framework.NodeVersioner).
 	nodesGen uint64
+	// podsByLabel indexes accounted pods by label key, value and pod key
+	// (framework.PodLabelIndex).
+	podsByLabel map[string]map[string]map[string]*framework.PodInfo
 	// nodeInfoSlab is the chunk new NodeInfos are taken from (allocNodeInfo).
 	nodeInfoSlab []framework.NodeInfo
 	// Buffers reused by every cycle (a cycle never outlives the next one's start).
@@ -307,6 +310,7 @@ func (s *Scheduler) accountPodInfo(key string, pi *framework.PodInfo, node strin
 	}
 	ni.AddPod(key, pi)
 	s.podNode[key] = node
+	s.indexLabels(key, pi, true)
 	if framework.HasAffinity(pod) {
 		s.affinityGen++
 	}
@@ -321,10 +325,53 @@ func (s *Scheduler) forgetPod(key string) {
 		if pi := ni.Pods[key]; pi != nil && framework.HasAffinity(pi.Pod) {
 			s.affinityGen++
 		}
+		if pi := ni.Pods[key]; pi != nil {
+			s.indexLabels(key, pi, false)
+		}
 		ni.RemovePod(key, ni.Pods[key])
 	}
 	delete(s.podNode, key)
 	delete(s.assumed, key)
+}
+
+// indexLabels adds (or removes) an accounted pod to the label index.
+func (s *Scheduler) indexLabels(key string, pi *framework.PodInfo, add bool) {
+	if s.podsByLabel == nil {
+		s.podsByLabel = map[string]map[string]map[string]*framework.PodInfo{}
+	}
+	for k, v := range pi.Pod.Labels {
+		byValue := s.podsByLabel[k]
+		if byValue == nil {
+			if !add {
+				continue
+			}
+			byValue = map[string]map[string]*framework.PodInfo{}
+			s.podsByLabel[k] = byValue
+		}
+		pods := byValue[v]
+		if add {
+			if pods == nil {
+				pods = map[string]*framework.PodInfo{}
+				byValue[v] = pods
+			}
+			pods[key] = pi
+			continue
+		}
+		delete(pods, key)
+		if len(pods) == 0 {
+			delete(byValue, v)
+		}
+	}
+}
+
+// PodsWithLabel implements framework.PodLabelIndex. It ranges over a map: the callers only
+// add up counts, which no order changes.
+func (s *Scheduler) PodsWithLabel(key, value string, fn func(pi *framework.PodInfo, ni *framework.NodeInfo)) {
+	for podKey, pi := range s.podsByLabel[key][value] {
+		if ni := s.nodeInfos[s.podNode[podKey]]; ni != nil && ni.Node != nil {
+			fn(pi, ni)
+		}
+	}
 }
 
 // nodeInfoChunk is how many NodeInfos are allocated together.
@@ -472,6 +519,7 @@ func (p pluginClient) UpdatePodStatus(pod *corev1.Pod) error {
 var (
 	_ framework.FilterRunner  = (*Scheduler)(nil)
 	_ framework.EventRecorder = (*Scheduler)(nil)
+	_ framework.PodLabelIndex = (*Scheduler)(nil)
 	_ framework.PDBLister     = (*Scheduler)(nil)
 )
 

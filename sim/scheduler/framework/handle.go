@@ -87,6 +87,15 @@ type AffinityLister interface {
 	NodeInfosWithRequiredAntiAffinity() []*NodeInfo
 }
 
+// PodLabelIndex finds accounted pods by one label, so that a plugin whose terms select
+// pods by label (InterPodAffinity) visits the candidates instead of every pod. The
+// scheduler's Handle implements it.
+type PodLabelIndex interface {
+	// PodsWithLabel calls fn for every pod on a node with a Node object whose label key has
+	// value, with its NodeInfo. The order is unspecified: callers may only accumulate.
+	PodsWithLabel(key, value string, fn func(pi *PodInfo, ni *NodeInfo))
+}
+
 // NodeVersioner tells plugins that index Node objects whether any changed: the number
 // grows whenever a node is added, updated or removed. The scheduler's Handle implements it.
 type NodeVersioner interface {

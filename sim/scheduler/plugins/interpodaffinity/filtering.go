@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
@@ -111,6 +112,15 @@ type nodeCounts struct {
 // every existing pod with required anti-affinity, the terms that match the incoming pod;
 // for every existing pod, whether it matches the incoming pod's required terms.
 func (pl *InterPodAffinity) countNode(s *preFilterState, c nodeCounts, ni *framework.NodeInfo, nsc *nsLabelCache, v int64) {
+	pl.countExisting(s, c, ni, v)
+	if s.incoming() {
+		pl.countIncoming(s, c, ni, nsc, v)
+	}
+}
+
+// countExisting adds the node's pods with required anti-affinity whose terms match the
+// incoming pod.
+func (pl *InterPodAffinity) countExisting(s *preFilterState, c nodeCounts, ni *framework.NodeInfo, v int64) {
 	node := ni.Node
 	if node == nil {
 		return
@@ -118,7 +128,12 @@ func (pl *InterPodAffinity) countNode(s *preFilterState, c nodeCounts, ni *frame
 	for _, pi := range ni.PodsWithRequiredAntiAffinity {
 		c.existing.updateWithAntiAffinityTerms(pl.terms.get(pi.Pod).requiredAntiAffinity, s.pod, s.namespaceLabels, node, v)
 	}
-	if !s.incoming() {
+}
+
+// countIncoming adds the node's pods that match the incoming pod's required terms.
+func (pl *InterPodAffinity) countIncoming(s *preFilterState, c nodeCounts, ni *framework.NodeInfo, nsc *nsLabelCache, v int64) {
+	node := ni.Node
+	if node == nil {
 		return
 	}
 	for _, pi := range ni.PodList() {
@@ -130,6 +145,69 @@ func (pl *InterPodAffinity) countNode(s *preFilterState, c nodeCounts, ni *frame
 		c.affinity.updateWithAffinityTerms(s.terms.requiredAffinity, p, nsl, node, v)
 		c.anti.updateWithAntiAffinityTerms(s.terms.requiredAntiAffinity, p, nsl, node, v)
 	}
+}
+
+// indexKey returns a label key and the values one of which every pod the term selects
+// carries (from an Equals or In requirement), if the selector has one.
+func indexKey(t *affinityTerm) (string, []string, bool) {
+	reqs, selectable := t.selector.Requirements()
+	if !selectable {
+		return "", nil, false
+	}
+	for _, r := range reqs {
+		switch r.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In:
+			return r.Key(), r.Values().List(), true
+		}
+	}
+	return "", nil, false
+}
+
+// countIncomingIndexed is countIncoming over every node, visiting through the label index
+// only the pods the terms can select: each anti-affinity term's candidates, and the
+// candidates of one affinity term (a pod must match all of them). It reports false, having
+// counted nothing, when a term selects by no Equals or In requirement.
+func (pl *InterPodAffinity) countIncomingIndexed(s *preFilterState, c nodeCounts, idx framework.PodLabelIndex, nsc *nsLabelCache) bool {
+	type lookup struct {
+		key    string
+		values []string
+	}
+	anti := make([]lookup, len(s.terms.requiredAntiAffinity))
+	for i := range s.terms.requiredAntiAffinity {
+		k, vs, ok := indexKey(&s.terms.requiredAntiAffinity[i])
+		if !ok {
+			return false
+		}
+		anti[i] = lookup{k, vs}
+	}
+	var aff *lookup
+	for i := range s.terms.requiredAffinity {
+		if k, vs, ok := indexKey(&s.terms.requiredAffinity[i]); ok {
+			aff = &lookup{k, vs}
+			break
+		}
+	}
+	if aff == nil && len(s.terms.requiredAffinity) > 0 {
+		return false
+	}
+	for i := range s.terms.requiredAntiAffinity {
+		t := &s.terms.requiredAntiAffinity[i]
+		for _, v := range anti[i].values {
+			idx.PodsWithLabel(anti[i].key, v, func(pi *framework.PodInfo, ni *framework.NodeInfo) {
+				if t.matches(pi.Pod, nsc.get(pi.Pod.Namespace)) {
+					c.anti.update(ni.Node, t.topologyKey, 1)
+				}
+			})
+		}
+	}
+	if aff != nil {
+		for _, v := range aff.values {
+			idx.PodsWithLabel(aff.key, v, func(pi *framework.PodInfo, ni *framework.NodeInfo) {
+				c.affinity.updateWithAffinityTerms(s.terms.requiredAffinity, pi.Pod, nsc.get(pi.Pod.Namespace), ni.Node, 1)
+			})
+		}
+	}
+	return true
 }
 
 // incoming reports whether the pod being scheduled has required terms of its own.
@@ -159,11 +237,21 @@ func (pl *InterPodAffinity) PreFilter(state *framework.CycleState, pod *corev1.P
 	// Without required terms of its own, only nodes holding pods with required
 	// anti-affinity matter, as upstream's PreFilter visits only those.
 	nodes := pl.h.NodeInfos()
-	if al, ok := pl.h.(framework.AffinityLister); ok && !s.incoming() {
-		nodes = al.NodeInfosWithRequiredAntiAffinity()
-	}
-	for _, ni := range nodes {
-		pl.countNode(s, c, ni, nsc, 1)
+	al, hasLister := pl.h.(framework.AffinityLister)
+	idx, hasIndex := pl.h.(framework.PodLabelIndex)
+	switch {
+	case hasLister && !s.incoming():
+		for _, ni := range al.NodeInfosWithRequiredAntiAffinity() {
+			pl.countExisting(s, c, ni, 1)
+		}
+	case hasLister && hasIndex && pl.countIncomingIndexed(s, c, idx, nsc):
+		for _, ni := range al.NodeInfosWithRequiredAntiAffinity() {
+			pl.countExisting(s, c, ni, 1)
+		}
+	default:
+		for _, ni := range nodes {
+			pl.countNode(s, c, ni, nsc, 1)
+		}
 	}
 	s.existingKeys = sortedKeys(s.existingAntiAffinityCounts)
 	s.skip = len(s.existingAntiAffinityCounts) == 0 && len(terms.requiredAffinity) == 0 && len(terms.requiredAntiAffinity) == 0

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
+	"github.com/orrery-sim/orrery/sim/scheduler/framework/fake"
 )
 
 const zone = corev1.LabelTopologyZone
@@ -166,27 +167,73 @@ func TestFilter(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := cluster(tt.nodes, tt.pods, tt.ns)
-			p, err := New(nil, h)
-			if err != nil {
-				t.Fatal(err)
+		// Each case runs over a plain handle (PreFilter scans every pod) and over one with
+		// the scheduler's label index and affinity lists (PreFilter visits candidates).
+		for _, indexed := range []bool{false, true} {
+			name := tt.name
+			if indexed {
+				name += "/indexed"
 			}
-			pl := p.(*InterPodAffinity)
-			state := framework.NewCycleState()
-			if st := pl.PreFilter(state, tt.pod); !st.IsSuccess() && st.Code() != framework.Skip {
-				t.Fatalf("PreFilter: %v", st.Message())
-			}
-			for _, ni := range h.Nodes {
-				st := pl.Filter(state, tt.pod, ni)
-				if got := st.Message(); got != tt.want[ni.Name()] {
-					t.Errorf("node %s: got %q, want %q", ni.Name(), got, tt.want[ni.Name()])
+			t.Run(name, func(t *testing.T) {
+				h := cluster(tt.nodes, tt.pods, tt.ns)
+				var handle framework.Handle = h
+				if indexed {
+					handle = indexedHandle{h}
 				}
-				if st.Message() == ErrReasonAffinityRulesNotMatch && st.Code() != framework.UnschedulableAndUnresolvable {
-					t.Errorf("node %s: affinity failure code %v, want UnschedulableAndUnresolvable", ni.Name(), st.Code())
+				p, err := New(nil, handle)
+				if err != nil {
+					t.Fatal(err)
 				}
+				pl := p.(*InterPodAffinity)
+				state := framework.NewCycleState()
+				if st := pl.PreFilter(state, tt.pod); !st.IsSuccess() && st.Code() != framework.Skip {
+					t.Fatalf("PreFilter: %v", st.Message())
+				}
+				for _, ni := range h.Nodes {
+					st := pl.Filter(state, tt.pod, ni)
+					if got := st.Message(); got != tt.want[ni.Name()] {
+						t.Errorf("node %s: got %q, want %q", ni.Name(), got, tt.want[ni.Name()])
+					}
+					if st.Message() == ErrReasonAffinityRulesNotMatch && st.Code() != framework.UnschedulableAndUnresolvable {
+						t.Errorf("node %s: affinity failure code %v, want UnschedulableAndUnresolvable", ni.Name(), st.Code())
+					}
+				}
+			})
+		}
+	}
+}
+
+// indexedHandle adds to the fake handle what the scheduler's handle offers: the lists of
+// nodes with affinity pods and the pod label index.
+type indexedHandle struct{ *fake.Handle }
+
+func (h indexedHandle) NodeInfosWithAffinity() []*framework.NodeInfo {
+	var out []*framework.NodeInfo
+	for _, ni := range h.Nodes {
+		if len(ni.PodsWithAffinity) > 0 {
+			out = append(out, ni)
+		}
+	}
+	return out
+}
+
+func (h indexedHandle) NodeInfosWithRequiredAntiAffinity() []*framework.NodeInfo {
+	var out []*framework.NodeInfo
+	for _, ni := range h.Nodes {
+		if len(ni.PodsWithRequiredAntiAffinity) > 0 {
+			out = append(out, ni)
+		}
+	}
+	return out
+}
+
+func (h indexedHandle) PodsWithLabel(key, value string, fn func(*framework.PodInfo, *framework.NodeInfo)) {
+	for _, ni := range h.Nodes {
+		for _, pi := range ni.PodList() {
+			if v, ok := pi.Pod.Labels[key]; ok && v == value {
+				fn(pi, ni)
 			}
-		})
+		}
 	}
 }
 
