@@ -15,13 +15,8 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/sim/apiserver"
-	"github.com/orrery-sim/orrery/sim/controllers"
-	"github.com/orrery-sim/orrery/sim/controllers/deployment"
 	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
-	"github.com/orrery-sim/orrery/sim/controllers/replicaset"
-	"github.com/orrery-sim/orrery/sim/controllers/tainteviction"
 	"github.com/orrery-sim/orrery/sim/eventlog"
-	"github.com/orrery-sim/orrery/sim/informer"
 	"github.com/orrery-sim/orrery/sim/kubelet"
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler"
@@ -100,17 +95,9 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 
 	// Kubelets first: they register the nodes.
 	for _, n := range cfg.Nodes {
-		if _, dup := c.kubelets[n.Name]; dup {
-			return nil, fmt.Errorf("node %q is listed twice", n.Name)
+		if _, err := c.newKubelet(n); err != nil {
+			return nil, err
 		}
-		client := api.ClientFor(apiserver.NodeUser(n.Name))
-		images := []string{}
-		for _, img := range n.Status.Images {
-			images = append(images, img.Names...)
-		}
-		k := kubelet.New(l, log, client, kubelet.NewSimRuntime(l, images...), kubelet.Config{Node: n})
-		c.kubelets[n.Name] = k
-		c.nodeNames = append(c.nodeNames, n.Name)
 	}
 	sort.Strings(c.nodeNames)
 	for _, name := range c.nodeNames {
@@ -119,26 +106,10 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 		}
 	}
 
-	// The controller manager shares its informers between controllers, as upstream does.
-	cm := api.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser})
-	pods := informer.New(cm, "pods", "", apiserver.Filter{})
-	pods.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
-	pods.AddIndex(tainteviction.IndexNodeName, tainteviction.NodeNameIndex)
-	rss := informer.New(cm, "replicasets", "", apiserver.Filter{})
-	rss.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
-	deploys := informer.New(cm, "deployments", "", apiserver.Filter{})
-	nodes := informer.New(cm, "nodes", "", apiserver.Filter{})
-	leases := informer.New(cm, "leases", apiserver.NodeLeaseNamespace, apiserver.Filter{})
-	replicaset.New(l, log, cm, rss, pods)
-	deployment.New(l, log, cm, deploys, rss, pods)
-	tainteviction.New(l, log, cm, pods, nodes)
-	nlc := nodelifecycle.New(l, log, cm, nodes, leases, cfg.NodeLifecycle)
-	for _, inf := range []*informer.Informer{nodes, leases, pods, rss, deploys} {
-		if err := inf.Start(); err != nil {
-			return nil, fmt.Errorf("controller manager: %w", err)
-		}
+	cm := newControllerManager(l, log, api, cfg)
+	if err := cm.start(); err != nil {
+		return nil, fmt.Errorf("controller manager: %w", err)
 	}
-	nlc.Start()
 
 	build := cfg.Profiles
 	schedOpts := cfg.Scheduler
@@ -164,6 +135,58 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// newKubelet creates (without starting) the kubelet of node n.
+func (c *Cluster) newKubelet(n *corev1.Node) (*kubelet.Kubelet, error) {
+	if _, dup := c.kubelets[n.Name]; dup {
+		return nil, fmt.Errorf("node %q is listed twice", n.Name)
+	}
+	client := c.API.ClientFor(apiserver.NodeUser(n.Name))
+	images := []string{}
+	for _, img := range n.Status.Images {
+		images = append(images, img.Names...)
+	}
+	k := kubelet.New(c.Loop, c.Log, client, kubelet.NewSimRuntime(c.Loop, images...), kubelet.Config{Node: n})
+	c.kubelets[n.Name] = k
+	c.nodeNames = append(c.nodeNames, n.Name)
+	return k, nil
+}
+
+// AddNode starts the kubelet of a new node, which registers it, as a node joining the
+// cluster does.
+func (c *Cluster) AddNode(n *corev1.Node) error {
+	k, err := c.newKubelet(n)
+	if err != nil {
+		return fmt.Errorf("add node: %w", err)
+	}
+	sort.Strings(c.nodeNames)
+	c.Log.Action(Actor, "NodeAdd", "nodes", "", n.Name, fmt.Sprintf("Node %s joins the cluster", n.Name))
+	return k.Start()
+}
+
+// RemoveNode stops a node's kubelet and deletes its Node object, as decommissioning a
+// machine does (its pods are left to the pod garbage collector).
+func (c *Cluster) RemoveNode(name string) error {
+	k, ok := c.kubelets[name]
+	if !ok {
+		return fmt.Errorf("remove node: no node %q", name)
+	}
+	c.Log.Action(Actor, "NodeRemove", "nodes", "", name, fmt.Sprintf("Node %s leaves the cluster", name))
+	if k.Up() {
+		k.Crash()
+	}
+	delete(c.kubelets, name)
+	for i, n := range c.nodeNames {
+		if n == name {
+			c.nodeNames = append(c.nodeNames[:i], c.nodeNames[i+1:]...)
+			break
+		}
+	}
+	if _, err := c.Admin.Delete("nodes", "", name, apiserver.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove node %s: %w", name, err)
+	}
+	return nil
 }
 
 // NodeNames returns the cluster's nodes in name order.
