@@ -2,6 +2,29 @@
 // node status, runs the pods bound to its node through a container Runtime, reports their
 // status back through the API server as system:node:<name>, and finishes their graceful
 // deletion. A crash stops it and its containers; a restart lists its pods again.
+//
+// Pods run as upstream's kubelet runs them: init containers in order (restartable ones as
+// sidecars), then the containers; restartPolicy with CrashLoopBackOff (the first restart at
+// once, then 10s doubling to 5m, reset once a container ran 10m); startup, liveness and
+// readiness probes; CreateContainerConfigError for missing ConfigMaps and Secrets; pod
+// phases, container states and conditions; core/v1 Events (Pulling, Pulled, Created,
+// Started, Killing, BackOff, Unhealthy, Failed).
+//
+// What a simulated container does comes from the pod annotation orrery.dev/usage, a YAML
+// usage profile (see model.ParseUsageProfile and README.md):
+//
+//	metadata:
+//	  annotations:
+//	    orrery.dev/usage: |
+//	      cpu: {spikes: {base: 100m, peak: 900m, every: 1m, for: 10s}}
+//	      memory: {ramp: {from: 64Mi, to: 300Mi, over: 10m}}   # OOM-killed at the limit
+//	      startup: 2s
+//	      readyAfter: 15s
+//	      sigterm: ignore
+//	      containers: {sidecar: {cpu: 10m, memory: 32Mi}}
+//
+// A profile that does not parse makes the container wait in CreateContainerConfigError
+// with a message naming the field.
 package kubelet
 
 import (
