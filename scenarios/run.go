@@ -118,6 +118,24 @@ func (s *Scenario) schedule(c *sim.Cluster, e Event) {
 		})
 		return
 	}
+	at := loop.Epoch.Add(e.At.Duration)
+	if n := e.AddNode; n != nil {
+		node := buildNode(n.Name, n.Capacity, n.Labels, n.Taints, "")
+		c.Loop.At(at, func() {
+			if err := c.AddNode(node); err != nil {
+				c.Log.Action(sim.Actor, "AddNodeFailed", "nodes", "", node.Name, err.Error())
+			}
+		})
+		return
+	}
+	if name := e.RemoveNode; name != "" {
+		c.Loop.At(at, func() {
+			if err := c.RemoveNode(name); err != nil {
+				c.Log.Action(sim.Actor, "RemoveNodeFailed", "nodes", "", name, err.Error())
+			}
+		})
+		return
+	}
 	f := e.Fault
 	switch f.Kind {
 	case FaultNodeCrash:

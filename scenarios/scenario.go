@@ -123,12 +123,17 @@ type NodePool struct {
 	Taints   []Taint           `yaml:"taints"`
 }
 
-// Event is one timeline entry: a fault, or manifests to apply.
+// Event is one timeline entry: a fault, manifests to apply, or a node joining or leaving.
 type Event struct {
 	At    Duration `yaml:"at"`
 	Fault *Fault   `yaml:"fault"`
 	// Apply is a manifest file, relative to the scenario file, applied at At.
 	Apply string `yaml:"apply"`
+	// AddNode is a node that joins the cluster at At (its kubelet starts and registers it).
+	AddNode *NodeSpec `yaml:"addNode"`
+	// RemoveNode is the name of a node that leaves the cluster at At: its kubelet stops and
+	// its Node object is deleted.
+	RemoveNode string `yaml:"removeNode"`
 	// objects are Apply's decoded objects.
 	objects []model.Object
 }
@@ -364,8 +369,24 @@ func (s *Scenario) validate() model.ErrorList {
 	}
 	for i, e := range s.Spec.Timeline {
 		field := fmt.Sprintf("spec.timeline[%d]", i)
-		if (e.Fault == nil) == (e.Apply == "") {
-			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault or apply"))
+		set := 0
+		for _, b := range []bool{e.Fault != nil, e.Apply != "", e.AddNode != nil, e.RemoveNode != ""} {
+			if b {
+				set++
+			}
+		}
+		if set != 1 {
+			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault, apply, addNode or removeNode"))
+			continue
+		}
+		if e.AddNode != nil {
+			addNode(field+".addNode", e.AddNode.Name, e.AddNode.Capacity, e.AddNode.Labels, e.AddNode.Taints)
+			continue
+		}
+		if e.RemoveNode != "" {
+			if !names[e.RemoveNode] {
+				errs = append(errs, s.errorf(field+".removeNode", "Not found: %q: no such node in spec.cluster or added before", e.RemoveNode))
+			}
 			continue
 		}
 		if e.Fault == nil {
@@ -436,30 +457,7 @@ func (s *Scenario) lineOf(field string) int {
 // Nodes returns the node objects the scenario's cluster has, in the order listed.
 func (s *Scenario) Nodes() []*corev1.Node {
 	var out []*corev1.Node
-	mk := func(name string, capacity, labels map[string]string, taints []Taint, zone string) *corev1.Node {
-		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
-		for _, t := range taints {
-			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
-		}
-		for k, v := range labels {
-			n.Labels[k] = v
-		}
-		n.Labels[corev1.LabelHostname] = name
-		n.Labels[corev1.LabelOSStable] = "linux"
-		n.Labels[corev1.LabelArchStable] = "amd64"
-		if zone != "" {
-			n.Labels[corev1.LabelTopologyZone] = zone
-		}
-		n.Status.Capacity = corev1.ResourceList{}
-		for k, v := range capacity {
-			n.Status.Capacity[corev1.ResourceName(k)] = resource.MustParse(v) // validated
-		}
-		if _, ok := n.Status.Capacity[corev1.ResourcePods]; !ok {
-			n.Status.Capacity[corev1.ResourcePods] = resource.MustParse("110")
-		}
-		n.Status.Allocatable = n.Status.Capacity.DeepCopy()
-		return n
-	}
+	mk := buildNode
 	for _, n := range s.Spec.Cluster.Nodes {
 		out = append(out, mk(n.Name, n.Capacity, n.Labels, n.Taints, ""))
 	}
@@ -473,4 +471,30 @@ func (s *Scenario) Nodes() []*corev1.Node {
 		}
 	}
 	return out
+}
+
+// buildNode makes the Node object of a validated node description.
+func buildNode(name string, capacity, labels map[string]string, taints []Taint, zone string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+	for _, t := range taints {
+		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
+	}
+	for k, v := range labels {
+		n.Labels[k] = v
+	}
+	n.Labels[corev1.LabelHostname] = name
+	n.Labels[corev1.LabelOSStable] = "linux"
+	n.Labels[corev1.LabelArchStable] = "amd64"
+	if zone != "" {
+		n.Labels[corev1.LabelTopologyZone] = zone
+	}
+	n.Status.Capacity = corev1.ResourceList{}
+	for k, v := range capacity {
+		n.Status.Capacity[corev1.ResourceName(k)] = resource.MustParse(v) // validated
+	}
+	if _, ok := n.Status.Capacity[corev1.ResourcePods]; !ok {
+		n.Status.Capacity[corev1.ResourcePods] = resource.MustParse("110")
+	}
+	n.Status.Allocatable = n.Status.Capacity.DeepCopy()
+	return n
 }

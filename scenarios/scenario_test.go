@@ -5,8 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/orrery-sim/orrery/sim/apiserver"
 )
 
 func TestBuiltinScenariosLoad(t *testing.T) {
@@ -74,6 +77,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad node name", head + "  duration: 1m\n  cluster:\n    nodes: [{name: A_B, capacity: {cpu: '1', memory: 1Gi}}]\n", `spec.cluster.nodes[0].name: Invalid value: "A_B"`},
 		{"fault on unknown node", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, fault: {kind: NodeCrash, node: b}}\n", `spec.timeline[0].fault.node: Not found: "b"`},
 		{"unknown fault", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, fault: {kind: Meteor, node: a}}\n", `Unsupported value: "Meteor"`},
+		{"two actions in one event", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, removeNode: a, apply: x.yaml}\n", `spec.timeline[0]: Invalid value: an event needs exactly one of fault, apply, addNode or removeNode`},
+		{"remove unknown node", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, removeNode: b}\n", `spec.timeline[0].removeNode: Not found: "b"`},
+		{"added node twice", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, addNode: {name: a, capacity: {cpu: '1', memory: 1Gi}}}\n", `spec.timeline[0].addNode.name: Duplicate value: "a"`},
+		{"added node without memory", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, addNode: {name: b, capacity: {cpu: '1'}}}\n", `spec.timeline[0].addNode.capacity.memory: Required value`},
 		{"wrong kind", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n", `expected apiVersion "orrery.dev/v1alpha1"`},
 	}
 	for _, tt := range tests {
@@ -97,5 +104,43 @@ func TestManifestErrorsNameTheManifest(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
+	}
+}
+
+// TestNodesJoinAndLeave: a node added on the timeline registers through its kubelet; a
+// removed one's Node object is gone.
+func TestNodesJoinAndLeave(t *testing.T) {
+	body := "apiVersion: orrery.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  duration: 2m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n" +
+		"  timeline:\n  - {at: 30s, addNode: {name: b, capacity: {cpu: '2', memory: 2Gi}, labels: {pool: extra}}}\n  - {at: 1m, removeNode: a}\n"
+	s, err := Parse("s.yaml", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Run(RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Cluster.Admin.List("nodes", "", apiserver.Filter{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 1 {
+		t.Fatalf("%d nodes at the end, want only b", len(res.Items))
+	}
+	b := res.Items[0].(*corev1.Node)
+	if b.Name != "b" || b.Labels["pool"] != "extra" || b.Status.Capacity.Cpu().String() != "2" {
+		t.Errorf("node %s labels %v capacity %v", b.Name, b.Labels, b.Status.Capacity)
+	}
+	var joined, left time.Duration = -1, -1
+	for _, e := range r.Actions {
+		switch e.Reason {
+		case "NodeAdd":
+			joined = e.At
+		case "NodeRemove":
+			left = e.At
+		}
+	}
+	if joined != 30*time.Second || left != time.Minute {
+		t.Errorf("joined at %v, left at %v", joined, left)
 	}
 }
