@@ -282,4 +282,3 @@ func TestStaleDisruptionTarget(t *testing.T) {
 		}
 	}
 }
-
