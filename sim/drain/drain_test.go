@@ -343,3 +343,49 @@ func equalDurations(a, b []time.Duration) bool {
 	}
 	return true
 }
+
+// TestDrainTimeout: a budget that never allows a disruption keeps kubectl retrying until
+// --timeout, seen at the first retry after it.
+func TestDrainTimeout(t *testing.T) {
+	m := newMinimal(t)
+	for _, name := range []string{"web-a", "web-b"} {
+		m.pod(name, "ReplicaSet", func(p *corev1.Pod) { p.Labels = map[string]string{"app": "web"} })
+		obj, _ := m.admin.Get("pods", "default", name)
+		p := obj.(*corev1.Pod)
+		p.Status.Phase = corev1.PodRunning
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+		if _, err := m.admin.UpdateStatus(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	two := intstr.FromInt32(2)
+	pdb := m.create(&policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &two, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}).(*policyv1.PodDisruptionBudget)
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: 1, CurrentHealthy: 2, DesiredHealthy: 2, ExpectedPods: 2}
+	if _, err := m.admin.UpdateStatus(pdb); err != nil {
+		t.Fatal(err)
+	}
+	var doneAt time.Duration = -1
+	var got error
+	drain.Start(m.l, m.log, m.admin, "n1", drain.Options{Timeout: 12 * time.Second}, func(err error) { doneAt, got = m.l.Elapsed(), err })
+	m.l.RunFor(time.Minute)
+	if doneAt != 15*time.Second {
+		t.Errorf("gave up at %v, want 15s (attempts at 0, 5, 10 s; the timeout seen at 15 s)", doneAt)
+	}
+	want := `[error when evicting pods/"web-a" -n "default": global timeout reached: 12s, error when evicting pods/"web-b" -n "default": global timeout reached: 12s]`
+	if got == nil || got.Error() != want {
+		t.Fatalf("err = %v\nwant %s", got, want)
+	}
+	retries := 0
+	for _, a := range m.actions {
+		if a.Reason == "EvictionRetry" {
+			retries++
+			if want := `error when evicting pods/"` + a.Name + `" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.`; a.Message != want {
+				t.Errorf("retry message %q", a.Message)
+			}
+		}
+	}
+	if retries != 6 {
+		t.Errorf("%d refused evictions, want 6", retries)
+	}
+}
