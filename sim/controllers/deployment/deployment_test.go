@@ -35,16 +35,18 @@ func TestNewRSReplicas(t *testing.T) {
 	d := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: r(4), Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{}}}}
 	old := []*appsv1.ReplicaSet{{Spec: appsv1.ReplicaSetSpec{Replicas: r(4)}}}
 	// maxSurge 1: 4 old + new may total 5.
-	if got := newRSReplicas(d, &appsv1.ReplicaSet{Spec: appsv1.ReplicaSetSpec{Replicas: r(0)}}, old); got != 1 {
+	nrs := &appsv1.ReplicaSet{Spec: appsv1.ReplicaSetSpec{Replicas: r(0)}}
+	if got := newRSReplicas(d, append(old, nrs), nrs); got != 1 {
 		t.Fatalf("first step: %d, want 1", got)
 	}
 	// 4 old + 1 new = 5 = replicas + maxSurge: no room.
-	if got := newRSReplicas(d, &appsv1.ReplicaSet{Spec: appsv1.ReplicaSetSpec{Replicas: r(1)}}, old); got != 1 {
+	nrs.Spec.Replicas = r(1)
+	if got := newRSReplicas(d, append(old, nrs), nrs); got != 1 {
 		t.Fatalf("at the surge limit: %d, want 1", got)
 	}
 	// After one old pod went: 3 + 1 = 4, one more fits.
 	old[0].Spec.Replicas = r(3)
-	if got := newRSReplicas(d, &appsv1.ReplicaSet{Spec: appsv1.ReplicaSetSpec{Replicas: r(1)}}, old); got != 2 {
+	if got := newRSReplicas(d, append(old, nrs), nrs); got != 2 {
 		t.Fatalf("after a scale-down: %d, want 2", got)
 	}
 }
