@@ -1,0 +1,114 @@
+package daemonset_test
+
+import (
+	"sort"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orrery-sim/orrery/sim/apiserver"
+	"github.com/orrery-sim/orrery/sim/controllers"
+	"github.com/orrery-sim/orrery/sim/controllers/daemonset"
+	"github.com/orrery-sim/orrery/sim/informer"
+	"github.com/orrery-sim/orrery/sim/simtest"
+)
+
+// cluster starts a full test cluster with the DaemonSet controller running beside the
+// other controllers, as the controller manager would run it.
+func cluster(t *testing.T, nodes ...*corev1.Node) *simtest.Cluster {
+	t.Helper()
+	c := simtest.New(t, nodes...)
+	cm := c.API.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser})
+	dss := informer.New(cm, "daemonsets", "", apiserver.Filter{})
+	pods := informer.New(cm, "pods", "", apiserver.Filter{})
+	pods.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
+	nodeInf := informer.New(cm, "nodes", "", apiserver.Filter{})
+	revs := informer.New(cm, "controllerrevisions", "", apiserver.Filter{})
+	revs.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
+	daemonset.New(c.Loop, c.Log, cm, dss, pods, nodeInf, revs)
+	for _, inf := range []*informer.Informer{dss, pods, nodeInf, revs} {
+		if err := inf.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// daemonSet returns a DaemonSet "agent" in namespace default, with the API server's
+// defaults (RollingUpdate, maxUnavailable 1, maxSurge 0).
+func daemonSet(image string) *appsv1.DaemonSet {
+	p := simtest.Pod("", "100m", "64Mi")
+	p.Spec.Containers[0].Image = image
+	return &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "agent"},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "agent"}}, Spec: p.Spec},
+		},
+	}
+}
+
+func getDS(c *simtest.Cluster) *appsv1.DaemonSet {
+	c.T.Helper()
+	obj, err := c.Admin.Get("daemonsets", "default", "agent")
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return obj.(*appsv1.DaemonSet)
+}
+
+// live returns the pods not being deleted.
+func live(c *simtest.Cluster) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range c.Pods() {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// targetNode is the node a daemon pod is for: its binding, or its matchFields term.
+func targetNode(p *corev1.Pod) string {
+	if p.Spec.NodeName != "" {
+		return p.Spec.NodeName
+	}
+	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		for _, term := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+			for _, r := range term.MatchFields {
+				if r.Key == metav1.ObjectNameField && len(r.Values) == 1 {
+					return r.Values[0]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// liveNodes returns the sorted nodes the live pods run on (bound ones only).
+func liveNodes(c *simtest.Cluster) []string {
+	var out []string
+	for _, p := range live(c) {
+		out = append(out, p.Spec.NodeName)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func taint(key string, effect corev1.TaintEffect) corev1.Taint {
+	return corev1.Taint{Key: key, Value: "x", Effect: effect}
+}
+
+func withLabels(n *corev1.Node, kv ...string) *corev1.Node {
+	for i := 0; i+1 < len(kv); i += 2 {
+		n.Labels[kv[i]] = kv[i+1]
+	}
+	return n
+}
+
+func withTaints(n *corev1.Node, ts ...corev1.Taint) *corev1.Node {
+	n.Spec.Taints = append(n.Spec.Taints, ts...)
+	return n
+}
