@@ -4,6 +4,7 @@ import (
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers"
 	"github.com/orrery-sim/orrery/sim/controllers/deployment"
+	"github.com/orrery-sim/orrery/sim/controllers/disruption"
 	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
 	"github.com/orrery-sim/orrery/sim/controllers/replicaset"
 	"github.com/orrery-sim/orrery/sim/controllers/tainteviction"
@@ -37,6 +38,9 @@ func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server
 	deploys := m.informer("deployments", "")
 	nodes := m.informer("nodes", "")
 	leases := m.informer("leases", apiserver.NodeLeaseNamespace)
+
+	pdbs := m.informer("poddisruptionbudgets", "")
+	disruption.New(l, log, cm, pdbs, pods, rss, deploys, disruption.Options{})
 
 	replicaset.New(l, log, cm, rss, pods)
 	deployment.New(l, log, cm, deploys, rss, pods)
