@@ -287,3 +287,49 @@ func TestFailures(t *testing.T) {
 }
 
 var errMetricsDown = errors.New(`the server is currently unable to handle the request (get pods.metrics.k8s.io)`)
+
+// TestAmbiguousSelector: two HPAs whose targets select the same pods both stop scaling.
+func TestAmbiguousSelector(t *testing.T) {
+	h := newHarness(t, func(time.Duration) int64 { return 600 })
+	second := cpuHPA(nil)
+	second.Name = "web2"
+	h.Apply(web(2), cpuHPA(nil), second)
+	h.RunFor(time.Minute)
+	want := "pods by selector app=web are controlled by multiple HPAs: [default/web default/web2]"
+	for _, name := range []string{"web", "web2"} {
+		obj, err := h.Admin.Get("horizontalpodautoscalers", "default", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := condition(obj.(*autoscalingv2.HorizontalPodAutoscaler), autoscalingv2.ScalingActive); c.Reason != "AmbiguousSelector" || c.Message != want {
+			t.Fatalf("%s ScalingActive %+v", name, c)
+		}
+	}
+	// The first HPA's first sync came before the second had a selector; the pods were not
+	// ready then, so nothing scaled.
+	if n := len(h.rescales()); n != 0 {
+		t.Fatalf("%d rescales", n)
+	}
+}
+
+// TestDeterministic: the same run gives the same event log, byte for byte.
+func TestDeterministic(t *testing.T) {
+	hashes := make([]string, 2)
+	for i := range hashes {
+		h := newHarness(t, func(elapsed time.Duration) int64 {
+			if elapsed >= time.Minute {
+				return 900
+			}
+			return 200
+		})
+		h.Apply(web(2), cpuHPA(nil))
+		h.RunFor(8 * time.Minute)
+		if len(h.rescales()) < 2 {
+			t.Fatalf("run %d: %d rescales", i, len(h.rescales()))
+		}
+		hashes[i] = h.Log.Hash()
+	}
+	if hashes[0] != hashes[1] {
+		t.Fatalf("event log hashes differ: %s %s", hashes[0], hashes[1])
+	}
+}
