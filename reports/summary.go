@@ -29,6 +29,9 @@ var TimelineReasons = map[string]bool{
 	"ScalingReplicaSet": true, "SuccessfulCreate": true, "SuccessfulDelete": true,
 	"NodeCrash": true, "NodeRecover": true, "NodeNotReady": true, "NodeTainted": true, "NodeReady": true,
 	"TaintManagerEviction": true, "Killing": true, "OutOfcpu": true, "OutOfmemory": true, "OutOfpods": true,
+	"NodeAdd": true, "NodeRemove": true, "NodeCordoned": true, "NodeUncordoned": true, "NodeDrained": true, "DrainFailed": true,
+	"PodEvicted": true, "EvictionRetry": true, "Applied": true, "ApplyFailed": true, "OOMKilled": true, "PodCompleted": true,
+	"SuccessfulRescale": true,
 }
 
 // TimelineEntry is one line of the timeline.

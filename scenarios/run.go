@@ -3,12 +3,14 @@ package scenarios
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/sim"
+	"github.com/orrery-sim/orrery/sim/drain"
 	"github.com/orrery-sim/orrery/sim/eventlog"
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/scheduler"
@@ -126,6 +128,34 @@ func (s *Scenario) schedule(c *sim.Cluster, e Event) {
 				c.Log.Action(sim.Actor, "AddNodeFailed", "nodes", "", node.Name, err.Error())
 			}
 		})
+		return
+	}
+	if e.Cordon != "" || e.Uncordon != "" {
+		name, cordon := e.Cordon, true
+		if name == "" {
+			name, cordon = e.Uncordon, false
+		}
+		c.Loop.At(at, func() {
+			verb, fn := "NodeCordoned", drain.Cordon
+			if !cordon {
+				verb, fn = "NodeUncordoned", drain.Uncordon
+			}
+			if _, err := fn(c.Admin, name); err != nil {
+				c.Log.Action(sim.Actor, verb+"Failed", "nodes", "", name, err.Error())
+				return
+			}
+			c.Log.Action(sim.Actor, verb, "nodes", "", name, fmt.Sprintf("node/%s %s", name, strings.ToLower(strings.TrimPrefix(verb, "Node"))))
+		})
+		return
+	}
+	if d := e.Drain; d != nil {
+		opts := drain.Options{Force: d.Force, IgnoreDaemonSets: d.IgnoreDaemonSets, DeleteEmptyDirData: d.DeleteEmptyDirData}
+		if d.Timeout != nil {
+			opts.Timeout = d.Timeout.Duration
+		}
+		// The drain records its own steps (NodeCordoned, PodEvicted, EvictionRetry,
+		// NodeDrained or DrainFailed), as kubectl prints them.
+		c.Loop.At(at, func() { drain.Start(c.Loop, c.Log, c.Admin, d.Node, opts, func(error) {}) })
 		return
 	}
 	if name := e.RemoveNode; name != "" {

@@ -134,8 +134,24 @@ type Event struct {
 	// RemoveNode is the name of a node that leaves the cluster at At: its kubelet stops and
 	// its Node object is deleted.
 	RemoveNode string `yaml:"removeNode"`
+	// Cordon and Uncordon name a node to mark unschedulable or schedulable again, as
+	// `kubectl cordon` and `kubectl uncordon` do.
+	Cordon   string `yaml:"cordon"`
+	Uncordon string `yaml:"uncordon"`
+	// Drain is `kubectl drain`: cordon, then evict the node's pods through the Eviction API
+	// (honouring PodDisruptionBudgets, retrying every 5 s) and wait until they are gone.
+	Drain *Drain `yaml:"drain"`
 	// objects are Apply's decoded objects.
 	objects []model.Object
+}
+
+// Drain is a `kubectl drain` of one node, with kubectl's flags.
+type Drain struct {
+	Node               string    `yaml:"node"`
+	Force              bool      `yaml:"force"`
+	IgnoreDaemonSets   bool      `yaml:"ignoreDaemonSets"`
+	DeleteEmptyDirData bool      `yaml:"deleteEmptyDirData"`
+	Timeout            *Duration `yaml:"timeout"`
 }
 
 // Fault kinds.
@@ -370,14 +386,22 @@ func (s *Scenario) validate() model.ErrorList {
 	for i, e := range s.Spec.Timeline {
 		field := fmt.Sprintf("spec.timeline[%d]", i)
 		set := 0
-		for _, b := range []bool{e.Fault != nil, e.Apply != "", e.AddNode != nil, e.RemoveNode != ""} {
+		for _, b := range []bool{e.Fault != nil, e.Apply != "", e.AddNode != nil, e.RemoveNode != "", e.Cordon != "", e.Uncordon != "", e.Drain != nil} {
 			if b {
 				set++
 			}
 		}
 		if set != 1 {
-			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault, apply, addNode or removeNode"))
+			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault, apply, addNode, removeNode, cordon, uncordon or drain"))
 			continue
+		}
+		for _, ref := range []struct{ name, field string }{{e.Cordon, ".cordon"}, {e.Uncordon, ".uncordon"}} {
+			if ref.name != "" && !names[ref.name] {
+				errs = append(errs, s.errorf(field+ref.field, "Not found: %q: no such node in spec.cluster or added before", ref.name))
+			}
+		}
+		if e.Drain != nil && !names[e.Drain.Node] {
+			errs = append(errs, s.errorf(field+".drain.node", "Not found: %q: no such node in spec.cluster or added before", e.Drain.Node))
 		}
 		if e.AddNode != nil {
 			addNode(field+".addNode", e.AddNode.Name, e.AddNode.Capacity, e.AddNode.Labels, e.AddNode.Taints)

@@ -77,10 +77,11 @@ func TestParseErrors(t *testing.T) {
 		{"bad node name", head + "  duration: 1m\n  cluster:\n    nodes: [{name: A_B, capacity: {cpu: '1', memory: 1Gi}}]\n", `spec.cluster.nodes[0].name: Invalid value: "A_B"`},
 		{"fault on unknown node", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, fault: {kind: NodeCrash, node: b}}\n", `spec.timeline[0].fault.node: Not found: "b"`},
 		{"unknown fault", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, fault: {kind: Meteor, node: a}}\n", `Unsupported value: "Meteor"`},
-		{"two actions in one event", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, removeNode: a, apply: x.yaml}\n", `spec.timeline[0]: Invalid value: an event needs exactly one of fault, apply, addNode or removeNode`},
+		{"two actions in one event", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, removeNode: a, apply: x.yaml}\n", `spec.timeline[0]: Invalid value: an event needs exactly one of fault, apply, addNode, removeNode, cordon, uncordon or drain`},
 		{"remove unknown node", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, removeNode: b}\n", `spec.timeline[0].removeNode: Not found: "b"`},
 		{"added node twice", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, addNode: {name: a, capacity: {cpu: '1', memory: 1Gi}}}\n", `spec.timeline[0].addNode.name: Duplicate value: "a"`},
 		{"added node without memory", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, addNode: {name: b, capacity: {cpu: '1'}}}\n", `spec.timeline[0].addNode.capacity.memory: Required value`},
+		{"drain unknown node", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, drain: {node: b}}\n", `spec.timeline[0].drain.node: Not found: "b"`},
 		{"wrong kind", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n", `expected apiVersion "orrery.dev/v1alpha1"`},
 	}
 	for _, tt := range tests {
