@@ -107,7 +107,14 @@ const (
 	CurveRamp       CurveKind = "ramp"
 	CurveSpikes     CurveKind = "spikes"
 	CurveRandomWalk CurveKind = "randomWalk"
+	CurveSteps      CurveKind = "steps"
 )
+
+// CurvePoint is one step of a steps curve: Value from At on.
+type CurvePoint struct {
+	At    time.Duration
+	Value int64
+}
 
 // Curve is usage over time since the container started, in millicores or bytes.
 type Curve struct {
@@ -127,6 +134,8 @@ type Curve struct {
 	Step int64
 	// Min and Max bound the walk.
 	Min, Max int64
+	// Steps are a steps curve's points, in increasing At; the value before the first is 0.
+	Steps []CurvePoint
 }
 
 // For returns the profile of the named container: its own fields over the pod-level ones.
@@ -369,7 +378,7 @@ func (pp *profileParser) curve(n *yaml.Node, path string, cpu bool) *Curve {
 		return nil
 	}
 	var c *Curve
-	kinds := []string{string(CurveConstant), string(CurveRamp), string(CurveSpikes), string(CurveRandomWalk)}
+	kinds := []string{string(CurveConstant), string(CurveRamp), string(CurveSpikes), string(CurveRandomWalk), string(CurveSteps)}
 	before := len(pp.errs)
 	pp.fields(n, path, kinds, func(key string, v *yaml.Node, field string) {
 		if c != nil {
@@ -421,6 +430,29 @@ func (pp *profileParser) curve(n *yaml.Node, path string, cpu bool) *Curve {
 			})
 			if len(pp.errs) == before && (c.Every <= 0 || c.For > c.Every) {
 				pp.fail(v, join(field, "for"), "spikes need every > 0 and for <= every (got every %v, for %v)", c.Every, c.For)
+			}
+		case CurveSteps:
+			v = unalias(v)
+			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+				pp.fail(v, field, "expected a list of {at, value} steps")
+				return
+			}
+			for i, item := range v.Content {
+				f := fmt.Sprintf("%s[%d]", field, i)
+				var pt CurvePoint
+				pp.required(item, f, "at", "value")
+				pp.fields(item, f, []string{"at", "value"}, func(k string, v *yaml.Node, f string) {
+					switch k {
+					case "at":
+						d(v, f, &pt.At)
+					case "value":
+						q(v, f, &pt.Value)
+					}
+				})
+				if len(c.Steps) > 0 && pt.At <= c.Steps[len(c.Steps)-1].At && len(pp.errs) == before {
+					pp.fail(item, join(f, "at"), "steps must be in increasing time (%v after %v)", pt.At, c.Steps[len(c.Steps)-1].At)
+				}
+				c.Steps = append(c.Steps, pt)
 			}
 		case CurveRandomWalk:
 			c.Max = math.MaxInt64
@@ -489,8 +521,30 @@ func (c *Curve) At(t time.Duration) int64 {
 		if t >= 0 && t%c.Every >= c.Every-c.For {
 			return c.To
 		}
+	case CurveSteps:
+		v := int64(0)
+		for _, p := range c.Steps {
+			if t < p.At {
+				break
+			}
+			v = p.Value
+		}
+		return v
 	}
 	return c.From
+}
+
+// ParseCurve decodes one usage curve written as in the orrery.dev/usage annotation (a
+// quantity, or one of constant, ramp, spikes, randomWalk, steps), for CPU (millicores) or
+// memory (bytes); field names it in errors.
+func ParseCurve(n *yaml.Node, field string, cpu bool) (*Curve, error) {
+	pp := profileParser{}
+	c := pp.curve(unalias(n), field, cpu)
+	if len(pp.errs) > 0 {
+		sortErrors(pp.errs)
+		return nil, pp.errs
+	}
+	return c, nil
 }
 
 // Series evaluates one container's curve over time, drawing a random walk's steps from a
@@ -590,6 +644,16 @@ func (s *Series) FirstAtLeast(limit int64, from, until time.Duration) (time.Dura
 			return 0, false
 		}
 		return start, true
+	case CurveSteps:
+		if c.At(from) >= limit {
+			return from, true
+		}
+		for _, p := range c.Steps {
+			if p.At > from && p.At < until && p.Value >= limit {
+				return p.At, true
+			}
+		}
+		return 0, false
 	case CurveRandomWalk:
 		for i := int(max(from, 0) / c.Every); ; i++ {
 			t := time.Duration(i) * c.Every

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestParseUsageProfile(t *testing.T) {
@@ -59,6 +61,9 @@ func TestParseUsageProfileErrors(t *testing.T) {
 		{"containers:\n  app:\n    containers: {}", `containers.app.containers: unknown field "containers"`},
 		{"cpu: {spikes: {base: 1, peak: 2, every: 1s, for: 2s}}", `cpu.spikes.for: spikes need every > 0 and for <= every`},
 		{"- 1", `<root>: expected a mapping`},
+		{"cpu: {steps: [{at: 1m, value: 1}, {at: 30s, value: 2}]}", `cpu.steps[1].at: steps must be in increasing time`},
+		{"cpu: {steps: [{at: 1m}]}", `cpu.steps[0].value: required field is missing`},
+		{"cpu: {steps: {at: 1m, value: 1}}", `cpu.steps: expected a list of {at, value} steps`},
 		{"cpu: [1]", `cpu: expected a mapping, got a list`},
 	}
 	for _, c := range cases {
@@ -75,6 +80,7 @@ func TestParseUsageProfileErrors(t *testing.T) {
 func TestCurves(t *testing.T) {
 	ramp := &Curve{Kind: CurveRamp, From: 100, To: 300, Over: 200 * time.Second}
 	spikes := &Curve{Kind: CurveSpikes, From: 10, To: 90, Every: time.Minute, For: 10 * time.Second}
+	steps := &Curve{Kind: CurveSteps, Steps: []CurvePoint{{0, 100}, {time.Minute, 300}, {10 * time.Minute, 100}}}
 	cases := []struct {
 		c    *Curve
 		at   time.Duration
@@ -83,6 +89,8 @@ func TestCurves(t *testing.T) {
 		{ramp, 0, 100}, {ramp, 100 * time.Second, 200}, {ramp, time.Hour, 300},
 		{spikes, 49 * time.Second, 10}, {spikes, 50 * time.Second, 90}, {spikes, 60 * time.Second, 10}, {spikes, 119 * time.Second, 90},
 		{&Curve{Kind: CurveConstant, From: 7}, time.Hour, 7},
+		{steps, 59 * time.Second, 100}, {steps, time.Minute, 300}, {steps, 10*time.Minute - 1, 300}, {steps, time.Hour, 100},
+		{&Curve{Kind: CurveSteps, Steps: []CurvePoint{{time.Minute, 5}}}, 0, 0},
 	}
 	for _, c := range cases {
 		if got := NewSeries(c.c, nil).At(c.at); got != c.want {
@@ -105,12 +113,33 @@ func TestCurves(t *testing.T) {
 		{spikes, 50, 61 * time.Second, time.Hour, 110 * time.Second, true},
 		{spikes, 5, 61 * time.Second, time.Hour, 61 * time.Second, true},
 		{spikes, 91, 0, time.Hour, 0, false},
+		{steps, 200, 0, time.Hour, time.Minute, true},
+		{steps, 200, 2 * time.Minute, time.Hour, 2 * time.Minute, true},
+		{steps, 200, 0, 30 * time.Second, 0, false},
+		{steps, 301, 0, time.Hour, 0, false},
 	}
 	for _, c := range first {
 		got, ok := NewSeries(c.c, nil).FirstAtLeast(c.limit, c.from, c.until)
 		if got != c.want || ok != c.ok {
 			t.Errorf("%s >= %d from %v: %v %v, want %v %v", c.c.Kind, c.limit, c.from, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+func TestParseCurve(t *testing.T) {
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte("steps: [{at: 0s, value: 200m}, {at: 1m, value: 1500m}]"), &n); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseCurve(n.Content[0], "spec.load[0].cpu", true)
+	if err != nil || c.Kind != CurveSteps || len(c.Steps) != 2 || c.Steps[1].Value != 1500 || c.Steps[1].At != time.Minute {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if err := yaml.Unmarshal([]byte("ramp: {from: 1}"), &n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseCurve(n.Content[0], "spec.load[0].cpu", true); err == nil || !strings.Contains(err.Error(), "spec.load[0].cpu.ramp.to: required field is missing") {
+		t.Errorf("error %v", err)
 	}
 }
 
