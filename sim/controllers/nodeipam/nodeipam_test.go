@@ -95,7 +95,7 @@ func TestAllocation(t *testing.T) {
 		{
 			name:     "blocks nodes already carry are kept and skipped",
 			existing: []string{"a=10.244.1.0/24", "b"},
-			steps: []step{{do: "+c", want: map[string]string{"a": "10.244.1.0/24", "b": "10.244.0.0/24", "c": "10.244.2.0/24"}}},
+			steps:    []step{{do: "+c", want: map[string]string{"a": "10.244.1.0/24", "b": "10.244.0.0/24", "c": "10.244.2.0/24"}}},
 		},
 		{
 			// Upstream's allocator rotates: a freed block waits until the allocator wraps round.
