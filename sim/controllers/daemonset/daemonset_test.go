@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers/daemonset"
 	"github.com/orrery-sim/orrery/sim/simtest"
@@ -219,5 +220,30 @@ func TestNodesJoinAndLeave(t *testing.T) {
 	want = appsv1.DaemonSetStatus{DesiredNumberScheduled: 2, CurrentNumberScheduled: 2, NumberReady: 2, NumberAvailable: 2, UpdatedNumberScheduled: 2, ObservedGeneration: 1}
 	if st := getDS(c).Status; !reflect.DeepEqual(st, want) {
 		t.Errorf("status after n3 left the selector %+v, want %+v", st, want)
+	}
+}
+
+// TestExpectations: with a slow watch (500 ms), a DaemonSet update reaches the controller
+// after it created its pods but before it saw them; expectations keep it from creating
+// them again.
+func TestExpectations(t *testing.T) {
+	c := clusterWith(t, sim.Config{Seed: 1, API: apiserver.Options{WatchLatency: 500 * time.Millisecond},
+		Nodes: []*corev1.Node{simtest.Node("n1", "4", "8Gi"), simtest.Node("n2", "4", "8Gi"), simtest.Node("n3", "4", "8Gi")}})
+	c.Apply(daemonSet("nginx:1.26"))
+	c.RunFor(200 * time.Millisecond)
+	touched := getDS(c).DeepCopy()
+	touched.Annotations = map[string]string{"touched": "yes"}
+	if _, err := c.Admin.Update(touched); err != nil {
+		t.Fatal(err)
+	}
+	c.RunFor(time.Minute)
+	if n := c.CountActions(daemonset.ReasonSuccessfulCreate); n != 3 {
+		t.Errorf("%d creates, want exactly 3", n)
+	}
+	if got := liveNodes(c); !reflect.DeepEqual(got, []string{"n1", "n2", "n3"}) {
+		t.Errorf("pods on %v", got)
+	}
+	if at := c.FirstAction(daemonset.ReasonSuccessfulCreate, "agent"); at != 500*time.Millisecond {
+		t.Errorf("first create at %v, want 500ms (one watch latency)", at)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers"
 	"github.com/orrery-sim/orrery/sim/controllers/daemonset"
@@ -19,7 +20,13 @@ import (
 // other controllers, as the controller manager would run it.
 func cluster(t *testing.T, nodes ...*corev1.Node) *simtest.Cluster {
 	t.Helper()
-	c := simtest.New(t, nodes...)
+	return clusterWith(t, sim.Config{Seed: 1, Nodes: nodes})
+}
+
+// clusterWith is cluster built from cfg.
+func clusterWith(t *testing.T, cfg sim.Config) *simtest.Cluster {
+	t.Helper()
+	c := simtest.NewWithConfig(t, cfg)
 	cm := c.API.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser})
 	dss := informer.New(cm, "daemonsets", "", apiserver.Filter{})
 	pods := informer.New(cm, "pods", "", apiserver.Filter{})
@@ -68,23 +75,6 @@ func live(c *simtest.Cluster) []*corev1.Pod {
 		}
 	}
 	return out
-}
-
-// targetNode is the node a daemon pod is for: its binding, or its matchFields term.
-func targetNode(p *corev1.Pod) string {
-	if p.Spec.NodeName != "" {
-		return p.Spec.NodeName
-	}
-	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
-		for _, term := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-			for _, r := range term.MatchFields {
-				if r.Key == metav1.ObjectNameField && len(r.Values) == 1 {
-					return r.Values[0]
-				}
-			}
-		}
-	}
-	return ""
 }
 
 // liveNodes returns the sorted nodes the live pods run on (bound ones only).

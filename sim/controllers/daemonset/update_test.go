@@ -7,15 +7,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers"
 	"github.com/orrery-sim/orrery/sim/simtest"
 )
-
-func ready(p *corev1.Pod) bool { return controllers.IsPodReady(p) }
 
 // setImage updates the DaemonSet's template image as the admin.
 func setImage(c *simtest.Cluster, image string) {
