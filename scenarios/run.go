@@ -65,7 +65,7 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 			r.Actions = append(r.Actions, *e)
 		}
 	})
-	cfg := sim.Config{Seed: seed, Nodes: s.Nodes()}
+	cfg := sim.Config{Seed: seed, Nodes: s.Nodes(), Loads: s.Loads()}
 	switch {
 	case opts.SchedulerConfig != nil:
 		cfg.SchedulerConfig = opts.SchedulerConfig

@@ -22,10 +22,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/model"
+	"github.com/orrery-sim/orrery/sim/metricsserver"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
 	"github.com/orrery-sim/orrery/sim/scheduler/schedconfig"
 )
@@ -90,6 +92,23 @@ type Spec struct {
 	Manifests []string `yaml:"manifests"`
 	// Timeline lists timed events.
 	Timeline []Event `yaml:"timeline"`
+	// Load lists CPU demands on groups of pods over the run, as the metrics pipeline (and
+	// so the HorizontalPodAutoscaler) sees them.
+	Load []Load `yaml:"load"`
+}
+
+// Load is a total CPU demand, over time since the start, on the pods of a namespace that a
+// label selector picks; the metrics server shares it evenly among those Running and Ready.
+type Load struct {
+	// Namespace defaults to "default".
+	Namespace string `yaml:"namespace"`
+	// Selector is the pods' labels (matchLabels).
+	Selector map[string]string `yaml:"selector"`
+	// CPU is the demand in CPU units, written as a usage curve of the orrery.dev/usage
+	// annotation (a quantity, or constant, ramp, spikes, randomWalk or steps).
+	CPU yaml.Node `yaml:"cpu"`
+	// curve is CPU decoded.
+	curve *model.Curve
 }
 
 // Cluster lists the nodes, singly or as pools.
@@ -166,6 +185,19 @@ type Fault struct {
 	Node string `yaml:"node"`
 	// For, on a NodeCrash, recovers the node after this long.
 	For *Duration `yaml:"for"`
+}
+
+// Loads returns the scenario's loads for the metrics server.
+func (s *Scenario) Loads() []metricsserver.Load {
+	var out []metricsserver.Load
+	for _, l := range s.Spec.Load {
+		ns := l.Namespace
+		if ns == "" {
+			ns = metav1.NamespaceDefault
+		}
+		out = append(out, metricsserver.Load{Namespace: ns, Selector: labels.SelectorFromSet(l.Selector), CPU: l.curve})
+	}
+	return out
 }
 
 // Builtin returns the names of the embedded scenarios, sorted.
@@ -331,6 +363,30 @@ func (s *Scenario) validate() model.ErrorList {
 	}
 	if s.Spec.Duration.Duration <= 0 {
 		errs = append(errs, s.errorf("spec.duration", "Required value: a positive duration such as 15m"))
+	}
+	for i := range s.Spec.Load {
+		l := &s.Spec.Load[i]
+		field := fmt.Sprintf("spec.load[%d]", i)
+		if len(l.Selector) == 0 {
+			errs = append(errs, s.errorf(field+".selector", "Required value: the labels of the pods that share the load"))
+		}
+		if l.CPU.Kind == 0 {
+			errs = append(errs, s.errorf(field+".cpu", "Required value: a CPU quantity or usage curve"))
+			continue
+		}
+		c, err := model.ParseCurve(&l.CPU, field+".cpu", true)
+		if list, ok := err.(model.ErrorList); ok {
+			for _, fe := range list {
+				e := *fe
+				e.File, e.Doc, e.Kind, e.Name = s.File, 1, Kind, s.Metadata.Name
+				errs = append(errs, &e)
+			}
+			continue
+		} else if err != nil {
+			errs = append(errs, s.errorf(field+".cpu", "Invalid value: %v", err))
+			continue
+		}
+		l.curve = c
 	}
 	names := map[string]bool{}
 	addNode := func(field, name string, capacity, labels map[string]string, taints []Taint) {

@@ -19,6 +19,7 @@ import (
 	"github.com/orrery-sim/orrery/sim/eventlog"
 	"github.com/orrery-sim/orrery/sim/kubelet"
 	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/metricsserver"
 	"github.com/orrery-sim/orrery/sim/scheduler"
 	"github.com/orrery-sim/orrery/sim/scheduler/extender"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
@@ -42,6 +43,9 @@ type Config struct {
 	// Profiles builds the scheduling profiles from the scheduler's handle; nil means
 	// SchedulerConfig's profiles, or Kubernetes' default configuration (DefaultProfiles).
 	Profiles func(h framework.Handle) ([]*framework.Profile, error)
+	// Loads are CPU demands on groups of pods over time, which the metrics server (and so
+	// the HorizontalPodAutoscaler) sees shared among the ready pods.
+	Loads []metricsserver.Load
 	// SchedulerConfig is a decoded KubeSchedulerConfiguration: its profiles (unless
 	// Profiles is set) and its HTTP extenders.
 	SchedulerConfig *configv1.KubeSchedulerConfiguration
@@ -69,6 +73,8 @@ type Cluster struct {
 	API       *apiserver.Server
 	Admin     *apiserver.Client
 	Scheduler *scheduler.Scheduler
+	// Metrics is the metrics server (the resource metrics API the HPA reads).
+	Metrics   *metricsserver.Server
 	kubelets  map[string]*kubelet.Kubelet
 	nodeNames []string
 }
@@ -106,7 +112,11 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 		}
 	}
 
-	cm := newControllerManager(l, log, api, cfg)
+	c.Metrics = metricsserver.New(l, api.ClientFor(apiserver.User{Name: apiserver.MetricsServerUser}), c.scrapeTargets, cfg.Loads, 0)
+	if err := c.Metrics.Start(); err != nil {
+		return nil, fmt.Errorf("metrics server: %w", err)
+	}
+	cm := newControllerManager(l, log, api, cfg, c.Metrics)
 	if err := cm.start(); err != nil {
 		return nil, fmt.Errorf("controller manager: %w", err)
 	}
@@ -135,6 +145,27 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// scrapeTargets lists the kubelets in node name order, for the metrics server.
+func (c *Cluster) scrapeTargets() []metricsserver.Kubelet {
+	out := make([]metricsserver.Kubelet, 0, len(c.nodeNames))
+	for _, n := range c.nodeNames {
+		out = append(out, c.kubelets[n])
+	}
+	return out
+}
+
+// PodUsage returns the usage every running kubelet reports now, node by node in name
+// order.
+func (c *Cluster) PodUsage() []kubelet.PodUsage {
+	var out []kubelet.PodUsage
+	for _, n := range c.nodeNames {
+		if k := c.kubelets[n]; k.Up() {
+			out = append(out, k.PodUsage()...)
+		}
+	}
+	return out
 }
 
 // newKubelet creates (without starting) the kubelet of node n.

@@ -6,6 +6,7 @@ import (
 	"github.com/orrery-sim/orrery/sim/controllers/deployment"
 	"github.com/orrery-sim/orrery/sim/controllers/disruption"
 	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
+	"github.com/orrery-sim/orrery/sim/controllers/podautoscaler"
 	"github.com/orrery-sim/orrery/sim/controllers/replicaset"
 	"github.com/orrery-sim/orrery/sim/controllers/tainteviction"
 	"github.com/orrery-sim/orrery/sim/eventlog"
@@ -26,7 +27,7 @@ type controllerManager struct {
 }
 
 // newControllerManager builds the informers and controllers; nothing runs before start.
-func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server, cfg Config) *controllerManager {
+func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server, cfg Config, metrics podautoscaler.MetricsSource) *controllerManager {
 	m := &controllerManager{client: api.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser}), informers: map[string]*informer.Informer{}}
 	cm := m.client
 
@@ -41,6 +42,8 @@ func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server
 
 	pdbs := m.informer("poddisruptionbudgets", "")
 	disruption.New(l, log, cm, pdbs, pods, rss, deploys, disruption.Options{})
+
+	podautoscaler.New(l, log, cm, m.informer("horizontalpodautoscalers", ""), pods, deploys, rss, metrics, podautoscaler.Options{})
 
 	replicaset.New(l, log, cm, rss, pods)
 	deployment.New(l, log, cm, deploys, rss, pods)

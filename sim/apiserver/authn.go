@@ -20,6 +20,8 @@ const (
 	SchedulerUser = "system:kube-scheduler"
 	// ControllerManagerUser is kube-controller-manager's identity.
 	ControllerManagerUser = "system:kube-controller-manager"
+	// MetricsServerUser is metrics-server's identity (its service account upstream).
+	MetricsServerUser = "system:serviceaccount:kube-system:metrics-server"
 	// NodesGroup holds every kubelet identity.
 	NodesGroup = "system:nodes"
 	// NodeUserPrefix prefixes a kubelet's user name: system:node:<node name>.

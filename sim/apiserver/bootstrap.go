@@ -89,10 +89,13 @@ func bootstrapPolicy() []runtime.Object {
 			rule(read, "rbac.authorization.k8s.io", "roles", "rolebindings", "clusterroles", "clusterrolebindings"),
 		),
 		cr("system:node", nodeRules()...),
+		// metrics-server's role, as its manifests install it.
+		cr("system:metrics-server", rule(read, "", "pods", "nodes", "namespaces", "configmaps"), rule([]string{"get"}, "", "nodes/metrics")),
 		cr("view", rule(read, "", "pods", "services", "endpoints", "configmaps", "namespaces", "nodes"), rule(read, "apps", "deployments", "replicasets", "daemonsets"), rule(read, "batch", "jobs")),
 		bind("cluster-admin", "cluster-admin", group(MastersGroup)),
 		bind("system:kube-scheduler", "system:kube-scheduler", user(SchedulerUser)),
 		bind("system:kube-controller-manager", "system:kube-controller-manager", user(ControllerManagerUser)),
+		bind("system:metrics-server", "system:metrics-server", user(MetricsServerUser)),
 		// system:node is bound to no one: the Node authorizer grants its rules.
 		bind("system:node", "system:node"),
 	}
