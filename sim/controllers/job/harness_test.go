@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -26,10 +27,10 @@ import (
 // after runFor when that is set, and finishes pods being deleted (Failed, then deleted
 // with grace period 0) as the kubelet does.
 type harness struct {
-	t       *testing.T
-	l       *loop.Loop
-	admin   *apiserver.Client
-	runFor  time.Duration
+	t      *testing.T
+	l      *loop.Loop
+	admin  *apiserver.Client
+	runFor time.Duration
 	// runAs is the phase pods end in after runFor (Succeeded unless set).
 	runAs   corev1.PodPhase
 	entries []eventlog.Entry
@@ -147,7 +148,7 @@ func (h *harness) updateStatus(p *corev1.Pod) {
 
 func (h *harness) deleteNow(name string) {
 	zero := int64(0)
-	if _, err := h.admin.Delete("pods", "default", name, apiserver.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+	if _, err := h.admin.Delete("pods", "default", name, apiserver.DeleteOptions{GracePeriodSeconds: &zero}); err != nil && !apierrors.IsNotFound(err) {
 		h.t.Fatalf("delete %s: %v", name, err)
 	}
 }
@@ -254,5 +255,3 @@ func (h *harness) events(jobName string) []string {
 	}
 	return out
 }
-
-func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
