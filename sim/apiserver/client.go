@@ -72,8 +72,10 @@ func (c *Client) UpdateStatus(obj runtime.Object) (runtime.Object, error) {
 	return c.s.update(u, obj, "status")
 }
 
-// Delete deletes the named object (gracefully for pods on nodes and objects with
-// finalizers) and returns its last state.
+// Delete deletes the named object and returns its last state. Pods on nodes are deleted
+// gracefully; an object with finalizers, or deleted with the Orphan or Foreground
+// propagation policy (which add the orphan or foregroundDeletion finalizer for the garbage
+// collector), is only marked with a deletionTimestamp until its finalizers are removed.
 func (c *Client) Delete(resource, namespace, name string, opts DeleteOptions) (runtime.Object, error) {
 	u, err := c.user()
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -322,103 +321,6 @@ func prepareForUpdate(k *model.Kind, sub string, obj, old runtime.Object) runtim
 	m.SetGeneration(om.GetGeneration())
 	m.SetNamespace(om.GetNamespace())
 	return obj
-}
-
-// DeleteOptions are the options of a delete request.
-type DeleteOptions struct {
-	// GracePeriodSeconds overrides the object's grace period; 0 deletes at once.
-	GracePeriodSeconds *int64
-	// Preconditions must hold for the delete to proceed.
-	Preconditions *metav1.Preconditions
-}
-
-// delete removes an object or, for a pod on a node or an object with finalizers, starts its
-// graceful deletion by setting deletionTimestamp.
-func (s *Server) delete(u User, resource, ns, name string, opts DeleteOptions) (runtime.Object, error) {
-	k, err := lookupResource(resource)
-	if err != nil {
-		return nil, err
-	}
-	if !k.Namespaced {
-		ns = ""
-	}
-	out, rev, err := s.doDelete(u, k, ns, name, opts)
-	s.record(u, "delete", k, "", ns, name, rev, err)
-	return out, err
-}
-
-func (s *Server) doDelete(u User, k *model.Kind, ns, name string, opts DeleteOptions) (runtime.Object, int64, error) {
-	cur, err := s.authorizedGet(u, "delete", k, "", ns, name)
-	if err != nil {
-		return nil, 0, err
-	}
-	key := cur.Key
-	old := cur.Value.(runtime.Object)
-	om := accessor(old)
-	if p := opts.Preconditions; p != nil {
-		// The capitalised texts are the API server's own, which clients match on.
-		if p.UID != nil && *p.UID != om.GetUID() {
-			//lint:ignore ST1005 upstream's exact message
-			return nil, 0, apierrors.NewConflict(k.GroupResource(), name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, om.GetUID()))
-		}
-		if p.ResourceVersion != nil && *p.ResourceVersion != om.GetResourceVersion() {
-			//lint:ignore ST1005 upstream's exact message
-			return nil, 0, apierrors.NewConflict(k.GroupResource(), name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, om.GetResourceVersion()))
-		}
-	}
-	if err := s.validatingAdmit(&admissionRequest{op: opDelete, user: u, kind: k, old: old}); err != nil {
-		return nil, 0, err
-	}
-	grace := deleteGrace(old, opts)
-	if grace > 0 || len(om.GetFinalizers()) > 0 {
-		// Graceful deletion: mark the object and wait for the kubelet or the finalizers. A
-		// second delete changes nothing unless it asks for a shorter grace period.
-		if om.GetDeletionTimestamp() != nil && grace >= gracePeriod(om) {
-			return old.DeepCopyObject(), 0, nil
-		}
-		obj := old.DeepCopyObject()
-		m := accessor(obj)
-		ts := metav1.NewTime(s.clock.Now().Add(time.Duration(grace) * time.Second))
-		m.SetDeletionTimestamp(&ts)
-		m.SetDeletionGracePeriodSeconds(&grace)
-		rev := s.store.Rev() + 1
-		m.SetResourceVersion(strconv.FormatInt(rev, 10))
-		if _, err := s.store.Update(key, obj, cur.ModRevision); err != nil {
-			return nil, 0, storeErr(k, name, err)
-		}
-		s.afterWrite(k)
-		return obj.DeepCopyObject(), rev, nil
-	}
-	rev := s.store.Rev() + 1
-	if _, err := s.store.Delete(key, cur.ModRevision); err != nil {
-		return nil, 0, storeErr(k, name, err)
-	}
-	s.afterWrite(k)
-	return old.DeepCopyObject(), rev, nil
-}
-
-// deleteGrace is the grace period a delete gets: pods honour the request or their
-// terminationGracePeriodSeconds, except unscheduled and terminated pods, which go at once
-// (as the pod strategy's CheckGracefulDelete does); other kinds are deleted at once.
-func deleteGrace(obj runtime.Object, opts DeleteOptions) int64 {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return 0
-	}
-	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
-	if pod.Spec.TerminationGracePeriodSeconds != nil {
-		grace = *pod.Spec.TerminationGracePeriodSeconds
-	}
-	if opts.GracePeriodSeconds != nil {
-		grace = *opts.GracePeriodSeconds
-	}
-	if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		grace = 0
-	}
-	if grace < 0 {
-		grace = 0
-	}
-	return grace
 }
 
 // bind assigns a pod to a node through the pods/binding subresource, as the scheduler does.
