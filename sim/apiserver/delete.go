@@ -33,6 +33,7 @@ type DeleteOptions struct {
 
 // meta returns the options as the metav1 type, for upstream's validation.
 func (o DeleteOptions) meta() *metav1.DeleteOptions {
+	//lint:ignore SA1019 the deprecated field is still served and validated upstream
 	return &metav1.DeleteOptions{GracePeriodSeconds: o.GracePeriodSeconds, Preconditions: o.Preconditions, PropagationPolicy: o.PropagationPolicy, OrphanDependents: o.OrphanDependents}
 }
 
