@@ -116,7 +116,10 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 	if err := c.Metrics.Start(); err != nil {
 		return nil, fmt.Errorf("metrics server: %w", err)
 	}
-	cm := newControllerManager(l, log, api, cfg, c.Metrics)
+	cm, err := newControllerManager(l, log, api, cfg, c.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("controller manager: %w", err)
+	}
 	if err := cm.start(); err != nil {
 		return nil, fmt.Errorf("controller manager: %w", err)
 	}

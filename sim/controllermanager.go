@@ -5,6 +5,9 @@ import (
 	"github.com/orrery-sim/orrery/sim/controllers"
 	"github.com/orrery-sim/orrery/sim/controllers/deployment"
 	"github.com/orrery-sim/orrery/sim/controllers/disruption"
+	"github.com/orrery-sim/orrery/sim/controllers/endpoints"
+	"github.com/orrery-sim/orrery/sim/controllers/endpointslice"
+	"github.com/orrery-sim/orrery/sim/controllers/nodeipam"
 	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
 	"github.com/orrery-sim/orrery/sim/controllers/podautoscaler"
 	"github.com/orrery-sim/orrery/sim/controllers/replicaset"
@@ -27,7 +30,7 @@ type controllerManager struct {
 }
 
 // newControllerManager builds the informers and controllers; nothing runs before start.
-func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server, cfg Config, metrics podautoscaler.MetricsSource) *controllerManager {
+func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server, cfg Config, metrics podautoscaler.MetricsSource) (*controllerManager, error) {
 	m := &controllerManager{client: api.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser}), informers: map[string]*informer.Informer{}}
 	cm := m.client
 
@@ -45,12 +48,20 @@ func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server
 
 	podautoscaler.New(l, log, cm, m.informer("horizontalpodautoscalers", ""), pods, deploys, rss, metrics, podautoscaler.Options{})
 
+	services := m.informer("services", "")
+	endpointslice.New(l, log, cm, services, pods, m.informer("endpointslices", ""), nodes, endpointslice.Options{})
+	ep := endpoints.New(l, log, cm, services, pods, m.informer("endpoints", ""), endpoints.Options{})
+	m.onStart(func() error { ep.Start(); return nil })
+	if _, err := nodeipam.New(l, log, cm, nodes, nodeipam.Options{}); err != nil {
+		return nil, err
+	}
+
 	replicaset.New(l, log, cm, rss, pods)
 	deployment.New(l, log, cm, deploys, rss, pods)
 	tainteviction.New(l, log, cm, pods, nodes)
 	nlc := nodelifecycle.New(l, log, cm, nodes, leases, cfg.NodeLifecycle)
 	m.onStart(func() error { nlc.Start(); return nil })
-	return m
+	return m, nil
 }
 
 // informer returns the shared informer of resource in namespace ns ("" for all),

@@ -73,3 +73,18 @@ func hostIP(n *corev1.Node) string {
 	}
 	return ""
 }
+
+// refreshPodCIDR picks up the podCIDR the node IPAM controller assigned after the node
+// registered, as the kubelet's own-node informer does upstream.
+func (k *Kubelet) refreshPodCIDR() {
+	if k.ips.ok {
+		return
+	}
+	obj, err := k.client.Get("nodes", "", k.name)
+	if err != nil {
+		return
+	}
+	if cidr := obj.(*corev1.Node).Spec.PodCIDR; cidr != "" {
+		*k.ips = *newIPAllocator(cidr)
+	}
+}

@@ -162,6 +162,7 @@ func (k *Kubelet) newWorker(pod *corev1.Pod) *podWorker {
 	if pod.Status.StartTime != nil {
 		w.startTime = *pod.Status.StartTime
 	}
+	k.refreshPodCIDR()
 	if pod.Status.PodIP != "" && k.ips.claim(pod.Status.PodIP) {
 		w.ip = pod.Status.PodIP
 	} else {
