@@ -80,8 +80,6 @@ const (
 
 // Options tune the controller; the zero value is upstream's behaviour.
 type Options struct {
-	// ProgressCheckSkew overrides ProgressCheckSkew when not nil (0 checks at the deadline).
-	ProgressCheckSkew *time.Duration
 	// TerminatingReplicas reports status.terminatingReplicas, as the
 	// DeploymentReplicaSetTerminatingReplicas feature gate does (alpha, off in 1.34).
 	TerminatingReplicas bool
@@ -98,7 +96,6 @@ type Controller struct {
 	pods        *informer.Informer
 	queue       *controllers.Queue
 	identity    string
-	skew        time.Duration
 	terminating bool
 }
 
@@ -113,10 +110,7 @@ func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Clien
 	c := &Controller{
 		clock: clock, log: log, client: client, recorder: events.New(clock, client, EventSource, ""),
 		deploys: deploys, rss: rss, pods: pods, identity: apiserver.ControllerManagerUser,
-		skew: ProgressCheckSkew, terminating: opts.TerminatingReplicas,
-	}
-	if opts.ProgressCheckSkew != nil {
-		c.skew = *opts.ProgressCheckSkew
+		terminating: opts.TerminatingReplicas,
 	}
 	c.queue = controllers.NewQueue(clock, c.sync)
 	enqueue := func(obj runtime.Object) { c.queue.Add(informer.Key(obj)) }

@@ -242,7 +242,7 @@ func (c *Controller) requeueStuck(d *appsv1.Deployment, st *appsv1.DeploymentSta
 		c.queue.AddAfter(key, max(after, 0)+controllers.RetryBaseDelay)
 		return
 	}
-	c.queue.AddAfter(key, after+c.skew)
+	c.queue.AddAfter(key, after+ProgressCheckSkew)
 }
 
 // checkPausedConditions sets Progressing to Unknown/DeploymentPaused when the Deployment is
