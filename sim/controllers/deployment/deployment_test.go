@@ -107,7 +107,7 @@ func TestProportion(t *testing.T) {
 		toAdd, added int32
 		want         int32
 	}{
-		{"scale up by size", rs(8, "13"), d(20, 13), 12, 0, 7},         // round(8*25/13) - 8
+		{"scale up by size", rs(8, "13"), d(20, 13), 12, 0, 7},        // round(8*25/13) - 8
 		{"capped by what is left", rs(5, "13"), d(20, 13), 12, 10, 2}, // round(5*25/13) - 5 = 5, 2 left
 		{"scale down", rs(15, "25"), d(5, 25), -18, 0, -11},           // round(15*7/25) - 15
 		{"to zero: all of it", rs(3, "5"), d(0, 5), -5, 0, -3},
