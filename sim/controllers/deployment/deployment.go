@@ -74,7 +74,8 @@ const (
 	MaxRevisionHistoryChars = 2000
 	// ProgressCheckSkew is added to the requeue of a Deployment that may miss its progress
 	// deadline, as upstream adds a second "to avoid milliseconds skew"; ProgressDeadlineExceeded
-	// is therefore reported one second after the deadline.
+	// is therefore reported within a second after the deadline (the first requeue armed from
+	// the condition's update time + progressDeadlineSeconds + this skew).
 	ProgressCheckSkew = time.Second
 )
 
