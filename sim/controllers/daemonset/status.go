@@ -5,7 +5,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/orrery-sim/orrery/sim/controllers"
 	"github.com/orrery-sim/orrery/sim/informer"
@@ -18,15 +17,13 @@ const StatusUpdateRetries = 1
 // computeStatus counts, over the nodes, the DaemonSet's desired, scheduled, misscheduled,
 // ready, available and updated pods, judging each node by its oldest daemon pod, as
 // upstream's updateDaemonSetStatus.
-func (c *Controller) computeStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, hash string, gen int64) appsv1.DaemonSetStatus {
-	byNode := c.nodeToDaemonPods(ds)
-	elig := newEligibility(ds)
+func (c *Controller) computeStatus(s *state) appsv1.DaemonSetStatus {
+	ds := s.ds
 	now := c.clock.Now()
 	var st appsv1.DaemonSetStatus
-	for _, node := range nodes {
-		shouldRun, _ := elig.check(node)
-		pods := byNode[node.Name]
-		if !shouldRun {
+	for i, node := range s.nodes {
+		pods := s.byNode[node.Name]
+		if !s.run[i] {
 			if len(pods) > 0 {
 				st.NumberMisscheduled++
 			}
@@ -45,7 +42,7 @@ func (c *Controller) computeStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, h
 				st.NumberAvailable++
 			}
 		}
-		if isPodUpdated(p, hash, gen) {
+		if isPodUpdated(p, s.hash, s.gen) {
 			st.UpdatedNumberScheduled++
 		}
 	}
@@ -56,8 +53,9 @@ func (c *Controller) computeStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, h
 // updateStatus writes the counts (and observedGeneration when the sync acted on this
 // generation) if they changed, and requeues after minReadySeconds while ready pods are not
 // yet available.
-func (c *Controller) updateStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, hash string, gen int64, observed bool) error {
-	st := c.computeStatus(ds, nodes, hash, gen)
+func (c *Controller) updateStatus(s *state, observed bool) error {
+	ds := s.ds
+	st := c.computeStatus(s)
 	if ds.Spec.MinReadySeconds > 0 && st.NumberReady != st.NumberAvailable {
 		c.queue.AddAfter(informer.Key(ds), time.Duration(ds.Spec.MinReadySeconds)*time.Second)
 	}

@@ -42,22 +42,47 @@ func (c *Controller) sync(key string) error {
 	if ds.DeletionTimestamp != nil {
 		return nil
 	}
-	nodes := c.nodeList()
 	cur, old, err := c.constructHistory(ds)
 	if err != nil {
 		return fmt.Errorf("construct history of DaemonSet %s: %w", key, err)
 	}
-	hash := cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
-	gen := templateGeneration(ds, cur)
+	st := c.newState(key, ds, cur)
 	if !c.satisfied(key) {
 		// Status only; observedGeneration stays, as this generation was not acted on.
-		return c.updateStatus(ds, nodes, hash, gen, false)
+		return c.updateStatus(st, false)
 	}
-	err = c.update(key, ds, nodes, hash, gen, old)
-	if serr := c.updateStatus(ds, nodes, hash, gen, true); serr != nil && err == nil {
+	err = c.update(st, old)
+	if serr := c.updateStatus(st, true); serr != nil && err == nil {
 		err = serr
 	}
 	return err
+}
+
+// state is what one sync knows of a DaemonSet, read once from the caches (which do not
+// change during a sync: the controller's own writes reach them through the watch later).
+type state struct {
+	key   string
+	ds    *appsv1.DaemonSet
+	nodes []*corev1.Node
+	// run and keep are NodeShouldRunDaemonPod's answers for nodes[i].
+	run, keep []bool
+	// byNode maps node names to the DaemonSet's pods for them.
+	byNode map[string][]*corev1.Pod
+	hash   string
+	// gen is the template generation, as the pod-template-generation label spells it.
+	gen string
+}
+
+func (c *Controller) newState(key string, ds *appsv1.DaemonSet, cur *appsv1.ControllerRevision) *state {
+	st := &state{key: key, ds: ds, nodes: c.nodeList(), byNode: c.nodeToDaemonPods(ds),
+		hash: cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey], gen: strconv.FormatInt(templateGeneration(ds, cur), 10)}
+	elig := newEligibility(ds)
+	st.run = make([]bool, len(st.nodes))
+	st.keep = make([]bool, len(st.nodes))
+	for i, n := range st.nodes {
+		st.run[i], st.keep[i] = elig.check(n)
+	}
+	return st
 }
 
 // templateGeneration is the DaemonSet's template generation: the API server's
@@ -73,16 +98,16 @@ func templateGeneration(ds *appsv1.DaemonSet, cur *appsv1.ControllerRevision) in
 	return cur.Revision
 }
 
-func (c *Controller) update(key string, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash string, gen int64, old []*appsv1.ControllerRevision) error {
-	if err := c.manage(key, ds, nodes, hash, gen); err != nil {
+func (c *Controller) update(st *state, old []*appsv1.ControllerRevision) error {
+	if err := c.manage(st); err != nil {
 		return err
 	}
-	if c.satisfied(key) && ds.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType {
-		if err := c.rollingUpdate(key, ds, nodes, hash, gen); err != nil {
+	if c.satisfied(st.key) && st.ds.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType {
+		if err := c.rollingUpdate(st); err != nil {
 			return err
 		}
 	}
-	if err := c.cleanupHistory(ds, old); err != nil {
+	if err := c.cleanupHistory(st.ds, old); err != nil {
 		return fmt.Errorf("failed to clean up revisions of DaemonSet: %w", err)
 	}
 	return nil
@@ -131,12 +156,11 @@ func isTerminal(p *corev1.Pod) bool {
 
 // manage creates the daemon pods eligible nodes lack and deletes those of ineligible
 // nodes, failed ones and duplicates, as upstream's manage.
-func (c *Controller) manage(key string, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash string, gen int64) error {
-	byNode := c.nodeToDaemonPods(ds)
-	elig := newEligibility(ds)
+func (c *Controller) manage(st *state) error {
+	ds, nodes, byNode := st.ds, st.nodes, st.byNode
 	var create, del []string
-	for _, node := range nodes {
-		cr, dl := c.podsShouldBeOnNode(ds, elig, node, byNode[node.Name], hash)
+	for i, node := range nodes {
+		cr, dl := c.podsShouldBeOnNode(ds, st.run[i], st.keep[i], node, byNode[node.Name], st.hash)
 		create = append(create, cr...)
 		del = append(del, dl...)
 	}
@@ -160,13 +184,12 @@ func (c *Controller) manage(key string, ds *appsv1.DaemonSet, nodes []*corev1.No
 			}
 		}
 	}
-	return c.syncNodes(key, ds, del, create, hash, gen)
+	return c.syncNodes(st, del, create)
 }
 
 // podsShouldBeOnNode returns whether node needs a new daemon pod and which of its daemon
 // pods to delete, as upstream's function of the same name.
-func (c *Controller) podsShouldBeOnNode(ds *appsv1.DaemonSet, elig *eligibility, node *corev1.Node, pods []*corev1.Pod, hash string) (create, del []string) {
-	shouldRun, shouldContinue := elig.check(node)
+func (c *Controller) podsShouldBeOnNode(ds *appsv1.DaemonSet, shouldRun, shouldContinue bool, node *corev1.Node, pods []*corev1.Pod, hash string) (create, del []string) {
 	exists := len(pods) > 0
 	switch {
 	case shouldRun && !exists:
@@ -262,7 +285,8 @@ func sortByCreation(pods []*corev1.Pod) {
 // the burst limit, creating in slow-start batches, as upstream's syncNodes. Writes are
 // made one after another in the order given (node name order), which is upstream's
 // behaviour with its concurrent writes serialised.
-func (c *Controller) syncNodes(key string, ds *appsv1.DaemonSet, podsToDelete, nodesNeeding []string, hash string, gen int64) error {
+func (c *Controller) syncNodes(st *state, podsToDelete, nodesNeeding []string) error {
+	key, ds := st.key, st.ds
 	createDiff := min(len(nodesNeeding), c.opts.BurstReplicas)
 	deleteDiff := min(len(podsToDelete), c.opts.BurstReplicas)
 	if createDiff == 0 && deleteDiff == 0 {
@@ -270,7 +294,7 @@ func (c *Controller) syncNodes(key string, ds *appsv1.DaemonSet, podsToDelete, n
 	}
 	e := &expectation{add: createDiff, del: deleteDiff, at: c.clock.Now()}
 	c.expect[key] = e
-	template := podTemplate(ds, gen, hash)
+	template := podTemplate(ds, st.gen, st.hash)
 	var errs []error
 	batch := min(createDiff, SlowStartInitialBatchSize)
 	for pos := 0; pos < createDiff; pos, batch = pos+batch, min(2*batch, createDiff-(pos+batch)) {
@@ -304,13 +328,13 @@ func (c *Controller) syncNodes(key string, ds *appsv1.DaemonSet, podsToDelete, n
 
 // podTemplate is the template of the DaemonSet's new pods: its own with the default
 // tolerations and the pod-template-generation and controller-revision-hash labels.
-func podTemplate(ds *appsv1.DaemonSet, gen int64, hash string) *corev1.PodTemplateSpec {
+func podTemplate(ds *appsv1.DaemonSet, gen, hash string) *corev1.PodTemplateSpec {
 	t := ds.Spec.Template.DeepCopy()
 	addDefaultTolerations(&t.Spec)
 	if t.Labels == nil {
 		t.Labels = map[string]string{}
 	}
-	t.Labels[LabelTemplateGeneration] = strconv.FormatInt(gen, 10)
+	t.Labels[LabelTemplateGeneration] = gen
 	if hash != "" {
 		t.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] = hash
 	}

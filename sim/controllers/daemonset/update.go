@@ -2,7 +2,6 @@ package daemonset
 
 import (
 	"sort"
-	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -43,14 +42,14 @@ func allowsSurge(ds *appsv1.DaemonSet) bool { return surgeCount(ds, 1) != 0 }
 
 // isPodUpdated reports whether a pod runs the current template: its hash label, or its
 // pod-template-generation label, matches.
-func isPodUpdated(p *corev1.Pod, hash string, gen int64) bool {
+func isPodUpdated(p *corev1.Pod, hash, gen string) bool {
 	return (hash != "" && p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == hash) ||
-		p.Labels[LabelTemplateGeneration] == strconv.FormatInt(gen, 10)
+		p.Labels[LabelTemplateGeneration] == gen
 }
 
 // updatedPodsOnNode splits a node's live daemon pods into the new and the old one; ok is
 // false when there are more than one of either (manage cleans those up first).
-func updatedPodsOnNode(pods []*corev1.Pod, hash string, gen int64) (newPod, oldPod *corev1.Pod, ok bool) {
+func updatedPodsOnNode(pods []*corev1.Pod, hash, gen string) (newPod, oldPod *corev1.Pod, ok bool) {
 	for _, p := range pods {
 		if p.DeletionTimestamp != nil {
 			continue
@@ -74,13 +73,16 @@ func updatedPodsOnNode(pods []*corev1.Pod, hash string, gen int64) (newPod, oldP
 // creates the new ones) or maxSurge (creating new pods beside old ones; an old pod goes
 // once its replacement is available), as upstream's rollingUpdate. Terminating pods do not
 // count as unavailable, so a rollout progresses while nodes are down.
-func (c *Controller) rollingUpdate(key string, ds *appsv1.DaemonSet, nodes []*corev1.Node, hash string, gen int64) error {
-	byNode := c.nodeToDaemonPods(ds)
-	elig := newEligibility(ds)
+func (c *Controller) rollingUpdate(st *state) error {
+	ds, hash, gen := st.ds, st.hash, st.gen
+	byNode := make(map[string][]*corev1.Pod, len(st.byNode))
+	for n, pods := range st.byNode {
+		byNode[n] = pods
+	}
 	desired := 0
 	shouldRun := map[string]bool{}
-	for _, n := range nodes {
-		if run, _ := elig.check(n); run {
+	for i, n := range st.nodes {
+		if st.run[i] {
 			desired++
 			shouldRun[n.Name] = true
 			if _, ok := byNode[n.Name]; !ok {
@@ -124,7 +126,7 @@ func (c *Controller) rollingUpdate(key string, ds *appsv1.DaemonSet, nodes []*co
 			}
 		}
 		remaining := max(0, min(maxUnavailable-unavailable, len(candidates)))
-		return c.syncNodes(key, ds, append(replace, candidates[:remaining]...), nil, hash, gen)
+		return c.syncNodes(st, append(replace, candidates[:remaining]...), nil)
 	}
 
 	var toDelete, notRunToDelete, candidateNodes, allowedNodes []string
@@ -173,5 +175,5 @@ func (c *Controller) rollingUpdate(key string, ds *appsv1.DaemonSet, nodes []*co
 		toDelete = append(toDelete, notRunToDelete[:deletable]...)
 	}
 	remaining := max(0, min(maxSurge-surge, len(candidateNodes)))
-	return c.syncNodes(key, ds, toDelete, append(allowedNodes, candidateNodes[:remaining]...), hash, gen)
+	return c.syncNodes(st, toDelete, append(allowedNodes, candidateNodes[:remaining]...))
 }
