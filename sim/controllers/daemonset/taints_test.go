@@ -63,3 +63,32 @@ func TestTaintsOnRunningNodes(t *testing.T) {
 		t.Errorf("status %+v, want %+v", st, want)
 	}
 }
+
+// TestCrashedNodeKeepsItsDaemonPod: the default tolerations have no tolerationSeconds, so
+// a daemon pod outlives the not-ready/unreachable NoExecute taints of a dead node that
+// evict other pods after 300 s.
+func TestCrashedNodeKeepsItsDaemonPod(t *testing.T) {
+	c := cluster(t, simtest.Node("n1", "4", "8Gi"), simtest.Node("n2", "4", "8Gi"))
+	c.Apply(daemonSet("nginx:1.26"), simtest.Pod("web", "100m", "64Mi"))
+	c.RunFor(time.Minute)
+	web := c.Pod("web").Spec.NodeName
+	if err := c.CrashNode(web); err != nil {
+		t.Fatal(err)
+	}
+	c.RunFor(10 * time.Minute)
+	if c.FirstAction("TaintManagerEviction", "web") < 0 {
+		t.Fatal("the plain pod was never evicted from the dead node")
+	}
+	if got := liveNodes(c); !reflect.DeepEqual(got, []string{"n1", "n2"}) {
+		t.Errorf("daemon pods on %v, want n1 and n2", got)
+	}
+	if n := c.CountActions("SuccessfulDelete") + c.CountActions("SuccessfulCreate"); n != 2 {
+		t.Errorf("%d creates and deletes, want the 2 first creates only", n)
+	}
+	// The dead node also carries unreachable:NoSchedule, which daemon pods do not
+	// tolerate: it is no longer desired, and its pod counts as misscheduled.
+	want := appsv1.DaemonSetStatus{DesiredNumberScheduled: 1, CurrentNumberScheduled: 1, NumberMisscheduled: 1, NumberReady: 1, NumberAvailable: 1, UpdatedNumberScheduled: 1, ObservedGeneration: 1}
+	if st := getDS(c).Status; !reflect.DeepEqual(st, want) {
+		t.Errorf("status %+v, want %+v", st, want)
+	}
+}
