@@ -203,7 +203,8 @@ func (c *Controller) podsShouldBeOnNode(ds *appsv1.DaemonSet, shouldRun, shouldC
 			switch p.Status.Phase {
 			case corev1.PodFailed:
 				// Fighting a kubelet that keeps rejecting the pod must not hot-loop.
-				bkey := ds.Namespace + "/" + ds.Name + "/" + node.Name
+				// Keyed as upstream: a new observed generation starts a fresh back-off.
+				bkey := fmt.Sprintf("%s/%d/%s", ds.UID, ds.Status.ObservedGeneration, node.Name)
 				now := c.clock.Now()
 				if c.backoff.inBackoff(bkey, now) {
 					c.queue.AddAfter(informer.Key(ds), c.backoff.get(bkey))
