@@ -43,12 +43,25 @@ type Config struct {
 	// Profiles builds the scheduling profiles from the scheduler's handle; nil means
 	// SchedulerConfig's profiles, or Kubernetes' default configuration (DefaultProfiles).
 	Profiles func(h framework.Handle) ([]*framework.Profile, error)
+	// DisabledControllers names controllers of the controller manager not to run (as
+	// --controllers=-name does), e.g. for a test that runs its own instance.
+	DisabledControllers []string
 	// Loads are CPU demands on groups of pods over time, which the metrics server (and so
 	// the HorizontalPodAutoscaler) sees shared among the ready pods.
 	Loads []metricsserver.Load
 	// SchedulerConfig is a decoded KubeSchedulerConfiguration: its profiles (unless
 	// Profiles is set) and its HTTP extenders.
 	SchedulerConfig *configv1.KubeSchedulerConfiguration
+}
+
+// disabled reports whether the named controller is switched off.
+func (cfg Config) disabled(name string) bool {
+	for _, n := range cfg.DisabledControllers {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // DefaultProfiles builds the profiles of a KubeSchedulerConfiguration with every field

@@ -17,6 +17,24 @@ import (
 	"github.com/orrery-sim/orrery/sim/loop"
 )
 
+// Controller names, as kube-controller-manager's --controllers flag spells them.
+const (
+	ControllerDeployment       = "deployment"
+	ControllerReplicaSet       = "replicaset"
+	ControllerDaemonSet        = "daemonset"
+	ControllerJob              = "job"
+	ControllerTTLAfterFinished = "ttl-after-finished"
+	ControllerDisruption       = "disruption"
+	ControllerHPA              = "horizontalpodautoscaling"
+	ControllerEndpoints        = "endpoint"
+	ControllerEndpointSlice    = "endpointslice"
+	ControllerNodeIPAM         = "nodeipam"
+	ControllerNodeLifecycle    = "nodelifecycle"
+	ControllerTaintEviction    = "taint-eviction-controller"
+	ControllerGarbageCollector = "garbagecollector"
+	ControllerPodGC            = "podgc"
+)
+
 // controllerManager is kube-controller-manager: one shared informer per resource, read by
 // every controller that needs it (as upstream's shared informer factory), and the
 // controllers, all writing as system:kube-controller-manager.
@@ -43,24 +61,39 @@ func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server
 	nodes := m.informer("nodes", "")
 	leases := m.informer("leases", apiserver.NodeLeaseNamespace)
 
-	pdbs := m.informer("poddisruptionbudgets", "")
-	disruption.New(l, log, cm, pdbs, pods, rss, deploys, disruption.Options{})
+	on := func(name string) bool { return !cfg.disabled(name) }
 
-	podautoscaler.New(l, log, cm, m.informer("horizontalpodautoscalers", ""), pods, deploys, rss, metrics, podautoscaler.Options{})
-
-	services := m.informer("services", "")
-	endpointslice.New(l, log, cm, services, pods, m.informer("endpointslices", ""), nodes, endpointslice.Options{})
-	ep := endpoints.New(l, log, cm, services, pods, m.informer("endpoints", ""), endpoints.Options{})
-	m.onStart(func() error { ep.Start(); return nil })
-	if _, err := nodeipam.New(l, log, cm, nodes, nodeipam.Options{}); err != nil {
-		return nil, err
+	if on(ControllerDisruption) {
+		disruption.New(l, log, cm, m.informer("poddisruptionbudgets", ""), pods, rss, deploys, disruption.Options{})
 	}
-
-	replicaset.New(l, log, cm, rss, pods)
-	deployment.New(l, log, cm, deploys, rss, pods)
-	tainteviction.New(l, log, cm, pods, nodes)
-	nlc := nodelifecycle.New(l, log, cm, nodes, leases, cfg.NodeLifecycle)
-	m.onStart(func() error { nlc.Start(); return nil })
+	if on(ControllerHPA) {
+		podautoscaler.New(l, log, cm, m.informer("horizontalpodautoscalers", ""), pods, deploys, rss, metrics, podautoscaler.Options{})
+	}
+	if on(ControllerEndpointSlice) {
+		endpointslice.New(l, log, cm, m.informer("services", ""), pods, m.informer("endpointslices", ""), nodes, endpointslice.Options{})
+	}
+	if on(ControllerEndpoints) {
+		ep := endpoints.New(l, log, cm, m.informer("services", ""), pods, m.informer("endpoints", ""), endpoints.Options{})
+		m.onStart(func() error { ep.Start(); return nil })
+	}
+	if on(ControllerNodeIPAM) {
+		if _, err := nodeipam.New(l, log, cm, nodes, nodeipam.Options{}); err != nil {
+			return nil, err
+		}
+	}
+	if on(ControllerReplicaSet) {
+		replicaset.New(l, log, cm, rss, pods)
+	}
+	if on(ControllerDeployment) {
+		deployment.New(l, log, cm, deploys, rss, pods)
+	}
+	if on(ControllerTaintEviction) {
+		tainteviction.New(l, log, cm, pods, nodes)
+	}
+	if on(ControllerNodeLifecycle) {
+		nlc := nodelifecycle.New(l, log, cm, nodes, leases, cfg.NodeLifecycle)
+		m.onStart(func() error { nlc.Start(); return nil })
+	}
 	return m, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers/podautoscaler"
 	"github.com/orrery-sim/orrery/sim/eventlog"
@@ -29,7 +30,9 @@ type harness struct {
 
 func newHarness(t *testing.T, load func(elapsed time.Duration) int64) *harness {
 	t.Helper()
-	c := simtest.New(t, simtest.Node("n1", "8", "16Gi"), simtest.Node("n2", "8", "16Gi"))
+	// The cluster's own HPA controller is off: the test runs one with a fake metrics source.
+	c := simtest.NewWithConfig(t, sim.Config{Seed: 1, DisabledControllers: []string{sim.ControllerHPA},
+		Nodes: []*corev1.Node{simtest.Node("n1", "8", "16Gi"), simtest.Node("n2", "8", "16Gi")}})
 	cm := c.API.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser})
 	inf := func(resource string) *informer.Informer { return informer.New(cm, resource, "", apiserver.Filter{}) }
 	hpas, pods, deploys, rss := inf("horizontalpodautoscalers"), inf("pods"), inf("deployments"), inf("replicasets")
