@@ -1,7 +1,7 @@
 // Package ttlafterfinished is the TTL-after-finished controller: it deletes a Job whose
 // spec.ttlSecondsAfterFinished has passed since it finished (its Complete or Failed
 // condition's lastTransitionTime), re-checking the fresh Job before deleting it with a UID
-// precondition, as upstream's ttl-after-finished-controller does.
+// precondition and foreground propagation, as upstream's ttl-after-finished-controller does.
 package ttlafterfinished
 
 import (
@@ -21,9 +21,8 @@ import (
 	"github.com/orrery-sim/orrery/sim/loop"
 )
 
-// PropagationPolicy is how upstream's controller deletes an expired Job's dependents
-// (foreground). Orrery's API server does not take a propagation policy yet, so the delete
-// is made with the server's default.
+// PropagationPolicy is how upstream's controller deletes an expired Job: in the
+// foreground, so that the Job goes only after the garbage collector deleted its pods.
 const PropagationPolicy = metav1.DeletePropagationForeground
 
 // Controller is the TTL-after-finished controller.
@@ -101,8 +100,9 @@ func (c *Controller) sync(key string) error {
 	if at == nil {
 		return nil
 	}
-	uid := j.UID
-	if _, err := c.client.Delete("jobs", ns, name, apiserver.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}); err != nil {
+	uid, policy := j.UID, PropagationPolicy
+	opts := apiserver.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}}
+	if _, err := c.client.Delete("jobs", ns, name, opts); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
