@@ -3,6 +3,7 @@ package sim
 import (
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers"
+	"github.com/orrery-sim/orrery/sim/controllers/daemonset"
 	"github.com/orrery-sim/orrery/sim/controllers/deployment"
 	"github.com/orrery-sim/orrery/sim/controllers/disruption"
 	"github.com/orrery-sim/orrery/sim/controllers/endpoints"
@@ -80,6 +81,11 @@ func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server
 		if _, err := nodeipam.New(l, log, cm, nodes, nodeipam.Options{}); err != nil {
 			return nil, err
 		}
+	}
+	if on(ControllerDaemonSet) {
+		revisions := m.informer("controllerrevisions", "")
+		revisions.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
+		daemonset.New(l, log, cm, m.informer("daemonsets", ""), pods, nodes, revisions)
 	}
 	if on(ControllerReplicaSet) {
 		replicaset.New(l, log, cm, rss, pods)

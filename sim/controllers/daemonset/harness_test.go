@@ -9,10 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orrery-sim/orrery/sim"
-	"github.com/orrery-sim/orrery/sim/apiserver"
-	"github.com/orrery-sim/orrery/sim/controllers"
-	"github.com/orrery-sim/orrery/sim/controllers/daemonset"
-	"github.com/orrery-sim/orrery/sim/informer"
 	"github.com/orrery-sim/orrery/sim/simtest"
 )
 
@@ -23,24 +19,11 @@ func cluster(t *testing.T, nodes ...*corev1.Node) *simtest.Cluster {
 	return clusterWith(t, sim.Config{Seed: 1, Nodes: nodes})
 }
 
-// clusterWith is cluster built from cfg.
+// clusterWith is cluster built from cfg: the controller manager's own DaemonSet
+// controller is the one under test.
 func clusterWith(t *testing.T, cfg sim.Config) *simtest.Cluster {
 	t.Helper()
-	c := simtest.NewWithConfig(t, cfg)
-	cm := c.API.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser})
-	dss := informer.New(cm, "daemonsets", "", apiserver.Filter{})
-	pods := informer.New(cm, "pods", "", apiserver.Filter{})
-	pods.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
-	nodeInf := informer.New(cm, "nodes", "", apiserver.Filter{})
-	revs := informer.New(cm, "controllerrevisions", "", apiserver.Filter{})
-	revs.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
-	daemonset.New(c.Loop, c.Log, cm, dss, pods, nodeInf, revs)
-	for _, inf := range []*informer.Informer{dss, pods, nodeInf, revs} {
-		if err := inf.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return c
+	return simtest.NewWithConfig(t, cfg)
 }
 
 // daemonSet returns a DaemonSet "agent" in namespace default, with the API server's
