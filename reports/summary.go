@@ -31,7 +31,8 @@ var TimelineReasons = map[string]bool{
 	"TaintManagerEviction": true, "Killing": true, "OutOfcpu": true, "OutOfmemory": true, "OutOfpods": true,
 	"NodeAdd": true, "NodeRemove": true, "NodeCordoned": true, "NodeUncordoned": true, "NodeDrained": true, "DrainFailed": true,
 	"PodEvicted": true, "EvictionRetry": true, "Applied": true, "ApplyFailed": true, "OOMKilled": true, "PodCompleted": true,
-	"SuccessfulRescale": true,
+	"SuccessfulRescale": true, "Completed": true, "BackoffLimitExceeded": true, "DeadlineExceeded": true, "TTLExpired": true,
+	"Suspended": true, "Resumed": true,
 }
 
 // TimelineEntry is one line of the timeline.

@@ -8,11 +8,13 @@ import (
 	"github.com/orrery-sim/orrery/sim/controllers/disruption"
 	"github.com/orrery-sim/orrery/sim/controllers/endpoints"
 	"github.com/orrery-sim/orrery/sim/controllers/endpointslice"
+	"github.com/orrery-sim/orrery/sim/controllers/job"
 	"github.com/orrery-sim/orrery/sim/controllers/nodeipam"
 	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
 	"github.com/orrery-sim/orrery/sim/controllers/podautoscaler"
 	"github.com/orrery-sim/orrery/sim/controllers/replicaset"
 	"github.com/orrery-sim/orrery/sim/controllers/tainteviction"
+	"github.com/orrery-sim/orrery/sim/controllers/ttlafterfinished"
 	"github.com/orrery-sim/orrery/sim/eventlog"
 	"github.com/orrery-sim/orrery/sim/informer"
 	"github.com/orrery-sim/orrery/sim/loop"
@@ -23,8 +25,8 @@ const (
 	ControllerDeployment       = "deployment"
 	ControllerReplicaSet       = "replicaset"
 	ControllerDaemonSet        = "daemonset"
-	ControllerJob              = "job"
-	ControllerTTLAfterFinished = "ttl-after-finished"
+	ControllerJob              = "job-controller"
+	ControllerTTLAfterFinished = "ttl-after-finished-controller"
 	ControllerDisruption       = "disruption"
 	ControllerHPA              = "horizontalpodautoscaling"
 	ControllerEndpoints        = "endpoint"
@@ -86,6 +88,12 @@ func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server
 		revisions := m.informer("controllerrevisions", "")
 		revisions.AddIndex(controllers.IndexOwner, controllers.OwnerIndex)
 		daemonset.New(l, log, cm, m.informer("daemonsets", ""), pods, nodes, revisions)
+	}
+	if on(ControllerJob) {
+		job.New(l, log, cm, m.informer("jobs", ""), pods)
+	}
+	if on(ControllerTTLAfterFinished) {
+		ttlafterfinished.New(l, log, cm, m.informer("jobs", ""))
 	}
 	if on(ControllerReplicaSet) {
 		replicaset.New(l, log, cm, rss, pods)
