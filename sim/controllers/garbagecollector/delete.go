@@ -231,7 +231,7 @@ func (c *Controller) deleteObject(n *node, k *model.Kind, latest metav1.Object, 
 type ownerRefsPatch struct {
 	Metadata struct {
 		OwnerReferences []any     `json:"ownerReferences"`
-		UID             types.UID        `json:"uid"`
+		UID             types.UID `json:"uid"`
 	} `json:"metadata"`
 }
 
