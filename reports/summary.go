@@ -32,7 +32,7 @@ var TimelineReasons = map[string]bool{
 	"NodeAdd": true, "NodeRemove": true, "NodeCordoned": true, "NodeUncordoned": true, "NodeDrained": true, "DrainFailed": true,
 	"PodEvicted": true, "EvictionRetry": true, "Applied": true, "ApplyFailed": true, "OOMKilled": true, "PodCompleted": true,
 	"SuccessfulRescale": true, "Completed": true, "BackoffLimitExceeded": true, "DeadlineExceeded": true, "TTLExpired": true,
-	"Suspended": true, "Resumed": true,
+	"Suspended": true, "Resumed": true, "RolledBack": true, "RollbackFailed": true, "DeploymentRollback": true,
 }
 
 // TimelineEntry is one line of the timeline.
@@ -100,7 +100,11 @@ func Summarize(r *scenarios.Run) (*Result, error) {
 		if e.Namespace != "" {
 			obj = e.Namespace + "/" + e.Name
 		}
-		res.Timeline = append(res.Timeline, TimelineEntry{At: fmtAt(e.At), Actor: e.Actor, Reason: e.Reason, Object: strings.TrimSuffix(e.Resource, "s") + "/" + obj, Message: e.Message})
+		object := strings.TrimSuffix(e.Resource, "s") + "/" + obj
+		if e.Resource == "" {
+			object = obj // a file or another non-API thing
+		}
+		res.Timeline = append(res.Timeline, TimelineEntry{At: fmtAt(e.At), Actor: e.Actor, Reason: e.Reason, Object: object, Message: e.Message})
 	}
 	pods, err := c.Admin.List("pods", "", apiserver.Filter{}, true)
 	if err != nil {

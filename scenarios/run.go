@@ -6,10 +6,12 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/sim"
+	"github.com/orrery-sim/orrery/sim/controllers/deployment"
 	"github.com/orrery-sim/orrery/sim/drain"
 	"github.com/orrery-sim/orrery/sim/eventlog"
 	"github.com/orrery-sim/orrery/sim/loop"
@@ -22,6 +24,9 @@ type RunOptions struct {
 	Seed *uint64
 	// Until overrides the scenario's duration when positive.
 	Until time.Duration
+	// Observe, when set, is called after every event-log entry with the running cluster
+	// (to check a property at every step); it may read through the API but not write.
+	Observe func(c *sim.Cluster, e *eventlog.Entry)
 	// Events, when set, receives the event log as JSON lines.
 	Events io.Writer
 	// Decisions, when set, receives the scheduler's per-cycle decision log.
@@ -82,6 +87,9 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
 	}
 	r.Cluster = c
+	if opts.Observe != nil {
+		c.Log.Subscribe(func(e *eventlog.Entry) { opts.Observe(c, e) })
+	}
 	objs := make([]runtime.Object, len(s.Objects))
 	for i, o := range s.Objects {
 		objs[i] = o.Obj
@@ -145,6 +153,20 @@ func (s *Scenario) schedule(c *sim.Cluster, e Event) {
 				return
 			}
 			c.Log.Action(sim.Actor, verb, "nodes", "", name, fmt.Sprintf("node/%s %s", name, strings.ToLower(strings.TrimPrefix(verb, "Node"))))
+		})
+		return
+	}
+	if r := e.Rollback; r != nil {
+		ns, name := metav1.NamespaceDefault, r.Deployment
+		if i := strings.IndexByte(name, '/'); i >= 0 {
+			ns, name = name[:i], name[i+1:]
+		}
+		c.Loop.At(at, func() {
+			if err := deployment.Undo(c.Admin, ns, name, r.ToRevision); err != nil {
+				c.Log.Action(sim.Actor, "RollbackFailed", "deployments", ns, name, err.Error())
+				return
+			}
+			c.Log.Action(sim.Actor, "RolledBack", "deployments", ns, name, fmt.Sprintf("deployment.apps/%s rolled back", name))
 		})
 		return
 	}

@@ -160,6 +160,8 @@ type Event struct {
 	// Drain is `kubectl drain`: cordon, then evict the node's pods through the Eviction API
 	// (honouring PodDisruptionBudgets, retrying every 5 s) and wait until they are gone.
 	Drain *Drain `yaml:"drain"`
+	// Rollback is `kubectl rollout undo deployment/NAME [--to-revision=N]`.
+	Rollback *Rollback `yaml:"rollback"`
 	// objects are Apply's decoded objects.
 	objects []model.Object
 }
@@ -171,6 +173,13 @@ type Drain struct {
 	IgnoreDaemonSets   bool      `yaml:"ignoreDaemonSets"`
 	DeleteEmptyDirData bool      `yaml:"deleteEmptyDirData"`
 	Timeout            *Duration `yaml:"timeout"`
+}
+
+// Rollback names a Deployment ("namespace/name" or "name" in default) and the revision to
+// go back to (0: the previous one).
+type Rollback struct {
+	Deployment string `yaml:"deployment"`
+	ToRevision int64  `yaml:"toRevision"`
 }
 
 // Fault kinds.
@@ -442,18 +451,26 @@ func (s *Scenario) validate() model.ErrorList {
 	for i, e := range s.Spec.Timeline {
 		field := fmt.Sprintf("spec.timeline[%d]", i)
 		set := 0
-		for _, b := range []bool{e.Fault != nil, e.Apply != "", e.AddNode != nil, e.RemoveNode != "", e.Cordon != "", e.Uncordon != "", e.Drain != nil} {
+		for _, b := range []bool{e.Fault != nil, e.Apply != "", e.AddNode != nil, e.RemoveNode != "", e.Cordon != "", e.Uncordon != "", e.Drain != nil, e.Rollback != nil} {
 			if b {
 				set++
 			}
 		}
 		if set != 1 {
-			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault, apply, addNode, removeNode, cordon, uncordon or drain"))
+			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault, apply, addNode, removeNode, cordon, uncordon, drain or rollback"))
 			continue
 		}
 		for _, ref := range []struct{ name, field string }{{e.Cordon, ".cordon"}, {e.Uncordon, ".uncordon"}} {
 			if ref.name != "" && !names[ref.name] {
 				errs = append(errs, s.errorf(field+ref.field, "Not found: %q: no such node in spec.cluster or added before", ref.name))
+			}
+		}
+		if r := e.Rollback; r != nil {
+			if r.Deployment == "" {
+				errs = append(errs, s.errorf(field+".rollback.deployment", "Required value: the Deployment, as namespace/name"))
+			}
+			if r.ToRevision < 0 {
+				errs = append(errs, s.errorf(field+".rollback.toRevision", "Invalid value: %d: must be 0 (the previous revision) or more", r.ToRevision))
 			}
 		}
 		if e.Drain != nil && !names[e.Drain.Node] {

@@ -4,6 +4,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -12,8 +13,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
+	"github.com/orrery-sim/orrery/model"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
 	"github.com/orrery-sim/orrery/sim/eventlog"
@@ -256,13 +259,25 @@ func (c *Cluster) Apply(objs ...runtime.Object) error {
 }
 
 func (c *Cluster) update(obj runtime.Object) error {
-	obj = obj.DeepCopyObject()
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return err
 	}
-	m.SetResourceVersion("") // last write wins, as apply without a conflict check
-	_, err = c.Admin.Update(obj)
+	k, err := model.KindOf(obj)
+	if err != nil {
+		return err
+	}
+	// As `kubectl apply` to an existing object: the manifest's fields are merged into the
+	// live object (a strategic merge patch, lists merged by their keys), keeping what
+	// controllers added (annotations, status) and with no resourceVersion check.
+	cp := obj.DeepCopyObject()
+	cm, _ := meta.Accessor(cp)
+	cm.SetResourceVersion("")
+	data, err := json.Marshal(cp)
+	if err != nil {
+		return err
+	}
+	_, err = c.Admin.Patch(k.Resource, m.GetNamespace(), m.GetName(), types.StrategicMergePatchType, data, "")
 	return err
 }
 
