@@ -233,3 +233,23 @@ func TestBackgroundAndOrphan(t *testing.T) {
 		})
 	}
 }
+
+// TestDeterministic runs a foreground cascade twice: the event logs hash the same.
+func TestDeterministic(t *testing.T) {
+	run := func() string {
+		f := newFixture(t)
+		f.Apply(deployment(4))
+		f.RunFor(time.Minute)
+		if _, err := f.Admin.Delete("deployments", "default", "web", apiserver.DeleteOptions{PropagationPolicy: policy(metav1.DeletePropagationForeground)}); err != nil {
+			t.Fatal(err)
+		}
+		f.RunFor(time.Minute)
+		if len(f.removed) != 6 {
+			t.Fatalf("removals %v, want 6", f.removed)
+		}
+		return f.Log.Hash()
+	}
+	if a, b := run(), run(); a != b {
+		t.Fatalf("event-log hashes differ: %s, %s", a, b)
+	}
+}
