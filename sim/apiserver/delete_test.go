@@ -31,7 +31,11 @@ func job(name string) *batchv1.Job {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
 		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
 			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"job": name}},
-			Spec:       func() corev1.PodSpec { s := pod("", "", "").Spec; s.RestartPolicy = corev1.RestartPolicyNever; return s }(),
+			Spec: func() corev1.PodSpec {
+				s := pod("", "", "").Spec
+				s.RestartPolicy = corev1.RestartPolicyNever
+				return s
+			}(),
 		}},
 	}
 }

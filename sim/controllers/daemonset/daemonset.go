@@ -96,12 +96,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// expectation counts creates and deletes the controller made and has not yet observed.
-type expectation struct {
-	add, del int
-	at       time.Time
-}
-
 // Controller is the DaemonSet controller.
 type Controller struct {
 	clock     loop.Clock
@@ -114,7 +108,7 @@ type Controller struct {
 	nodes     *informer.Informer
 	revisions *informer.Informer
 	queue     *controllers.Queue
-	expect    map[string]*expectation
+	expect    *controllers.Expectations
 	backoff   *backoff
 	lastGC    time.Time
 	identity  string
@@ -133,7 +127,7 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, dss, pod
 		clock: clock, log: log, client: client, opts: o,
 		recorder: events.New(clock, client, Component, ""),
 		dss:      dss, pods: pods, nodes: nodes, revisions: revisions,
-		expect:   map[string]*expectation{},
+		expect:   controllers.NewExpectations(clock, o.ExpectationsTimeout),
 		backoff:  newBackoff(o.FailedPodsBackoffInitial, o.FailedPodsBackoffMax),
 		lastGC:   clock.Now(),
 		identity: apiserver.ControllerManagerUser,
@@ -142,7 +136,7 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, dss, pod
 	dss.AddHandler(informer.Handler{
 		OnAdd:    func(obj runtime.Object) { c.queue.Add(informer.Key(obj)) },
 		OnUpdate: func(_, obj runtime.Object) { c.queue.Add(informer.Key(obj)) },
-		OnDelete: func(obj runtime.Object) { delete(c.expect, informer.Key(obj)) },
+		OnDelete: func(obj runtime.Object) { c.expect.Delete(informer.Key(obj)) },
 	})
 	pods.AddHandler(informer.Handler{OnAdd: c.addPod, OnUpdate: c.updatePod, OnDelete: c.deletePod})
 	nodes.AddHandler(informer.Handler{OnAdd: c.addNode, OnUpdate: c.updateNode, OnDelete: c.deleteNode})
@@ -173,9 +167,7 @@ func (c *Controller) addPod(obj runtime.Object) {
 	if key == "" {
 		return
 	}
-	if e := c.expect[key]; e != nil {
-		e.add--
-	}
+	c.expect.CreationObserved(key)
 	c.queue.Add(key)
 }
 
@@ -188,9 +180,7 @@ func (c *Controller) updatePod(oldObj, obj runtime.Object) {
 	if old.DeletionTimestamp == nil && pod.DeletionTimestamp != nil {
 		// A graceful delete observed: the node may get its replacement without waiting
 		// for the kubelet to remove the pod.
-		if e := c.expect[key]; e != nil {
-			e.del--
-		}
+		c.expect.DeletionObserved(key)
 	}
 	c.queue.Add(key)
 	if !isPodReady(old) && isPodReady(pod) && ds.Spec.MinReadySeconds > 0 {
@@ -206,9 +196,7 @@ func (c *Controller) deletePod(obj runtime.Object) {
 		return
 	}
 	if pod.DeletionTimestamp == nil {
-		if e := c.expect[key]; e != nil {
-			e.del--
-		}
+		c.expect.DeletionObserved(key)
 	}
 	c.queue.Add(key)
 }

@@ -16,10 +16,7 @@ import (
 	"github.com/orrery-sim/orrery/sim/informer"
 )
 
-func (c *Controller) satisfied(key string) bool {
-	e := c.expect[key]
-	return e == nil || (e.add <= 0 && e.del <= 0) || c.clock.Now().Sub(e.at) > c.opts.ExpectationsTimeout
-}
+func (c *Controller) satisfied(key string) bool { return c.expect.Satisfied(key) }
 
 // sync reconciles one DaemonSet, as upstream's syncDaemonSet.
 func (c *Controller) sync(key string) error {
@@ -30,7 +27,7 @@ func (c *Controller) sync(key string) error {
 	ns, name := informer.SplitKey(key)
 	obj, ok := c.dss.Get(ns, name)
 	if !ok {
-		delete(c.expect, key)
+		c.expect.Delete(key)
 		return nil
 	}
 	ds := obj.(*appsv1.DaemonSet)
@@ -293,8 +290,7 @@ func (c *Controller) syncNodes(st *state, podsToDelete, nodesNeeding []string) e
 	if createDiff == 0 && deleteDiff == 0 {
 		return nil
 	}
-	e := &expectation{add: createDiff, del: deleteDiff, at: c.clock.Now()}
-	c.expect[key] = e
+	c.expect.Expect(key, createDiff, deleteDiff)
 	template := podTemplate(ds, st.gen, st.hash)
 	var errs []error
 	batch := min(createDiff, SlowStartInitialBatchSize)
@@ -302,20 +298,20 @@ func (c *Controller) syncNodes(st *state, podsToDelete, nodesNeeding []string) e
 		failed := 0
 		for i := pos; i < pos+batch; i++ {
 			if err := c.createPod(ds, template, nodesNeeding[i]); err != nil {
-				e.add--
+				c.expect.Lower(key, 1, 0)
 				failed++
 				errs = append(errs, err)
 			}
 		}
 		if skipped := createDiff - (pos + batch); failed > 0 && skipped > 0 {
 			// The rest waits for the next sync, which restarts the slow start.
-			e.add -= skipped
+			c.expect.Lower(key, skipped, 0)
 			break
 		}
 	}
 	for _, name := range podsToDelete[:deleteDiff] {
 		if err := c.deletePodNamed(ds, name); err != nil {
-			e.del--
+			c.expect.Lower(key, 0, 1)
 			if !apierrors.IsNotFound(err) {
 				errs = append(errs, err)
 			}

@@ -44,9 +44,6 @@ const (
 	// SlowStartInitialBatchSize is the first batch of pod creations; batches double while
 	// creations succeed and stop at the first failing batch.
 	SlowStartInitialBatchSize = 1
-	// ExpectationsTimeout is how long the controller waits to observe its own pod creations
-	// and deletions before it stops trusting its expectations.
-	ExpectationsTimeout = 5 * time.Minute
 	// ManagedBy is the spec.managedBy value of Jobs this controller syncs (or none).
 	ManagedBy = "kubernetes.io/job-controller"
 )
@@ -74,13 +71,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// expectation counts pod creations and deletions the controller made and has not yet
-// observed through the informer.
-type expectation struct {
-	add, del int
-	at       time.Time
-}
-
 // Controller is the Job controller.
 type Controller struct {
 	clock    loop.Clock
@@ -93,7 +83,7 @@ type Controller struct {
 	orphans  *controllers.Queue
 	opts     Options
 	identity string
-	expect   map[string]*expectation
+	expect   *controllers.Expectations
 	// rmFinalizers holds, per Job key, the pods whose tracking finalizer the controller
 	// removed and has not yet seen removed.
 	rmFinalizers map[string]map[types.UID]bool
@@ -114,7 +104,7 @@ func NewWithOptions(clock loop.Clock, log *eventlog.Log, client *apiserver.Clien
 		recorder:     events.New(clock, client, Component, ""),
 		opts:         opts.withDefaults(),
 		identity:     apiserver.ControllerManagerUser,
-		expect:       map[string]*expectation{},
+		expect:       controllers.NewExpectations(clock, 0),
 		rmFinalizers: map[string]map[types.UID]bool{},
 		backoff:      map[string]backoffRecord{},
 	}
@@ -139,30 +129,11 @@ func managedByOther(j *batchv1.Job) bool {
 	return j.Spec.ManagedBy != nil && *j.Spec.ManagedBy != ManagedBy
 }
 
-func (c *Controller) satisfied(key string) bool {
-	e := c.expect[key]
-	return e == nil || (e.add <= 0 && e.del <= 0) || c.clock.Now().Sub(e.at) > ExpectationsTimeout
-}
-
-func (c *Controller) expectCreations(key string, n int) {
-	c.expect[key] = &expectation{add: n, at: c.clock.Now()}
-}
-
-func (c *Controller) expectDeletions(key string, n int) {
-	c.expect[key] = &expectation{del: n, at: c.clock.Now()}
-}
-
-func (c *Controller) creationObserved(key string) {
-	if e := c.expect[key]; e != nil {
-		e.add--
-	}
-}
-
-func (c *Controller) deletionObserved(key string) {
-	if e := c.expect[key]; e != nil {
-		e.del--
-	}
-}
+func (c *Controller) satisfied(key string) bool         { return c.expect.Satisfied(key) }
+func (c *Controller) expectCreations(key string, n int) { c.expect.Expect(key, n, 0) }
+func (c *Controller) expectDeletions(key string, n int) { c.expect.Expect(key, 0, n) }
+func (c *Controller) creationObserved(key string)       { c.expect.CreationObserved(key) }
+func (c *Controller) deletionObserved(key string)       { c.expect.DeletionObserved(key) }
 
 func (c *Controller) expectFinalizersRemoved(key string, uids []types.UID) {
 	set := c.rmFinalizers[key]

@@ -57,7 +57,7 @@ func (c *Controller) sync(key string) error {
 	ns, name := informer.SplitKey(key)
 	obj, ok := c.jobs.Get(ns, name)
 	if !ok {
-		delete(c.expect, key)
+		c.expect.Delete(key)
 		delete(c.rmFinalizers, key)
 		delete(c.backoff, key)
 		return nil

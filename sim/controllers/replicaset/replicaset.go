@@ -26,16 +26,7 @@ import (
 const (
 	// BurstReplicas is how many pods one sync creates or deletes at most.
 	BurstReplicas = 500
-	// ExpectationsTimeout is how long the controller waits to observe its own writes
-	// before it stops trusting its expectations.
-	ExpectationsTimeout = 5 * time.Minute
 )
-
-// expectation counts creates and deletes the controller made and has not yet observed.
-type expectation struct {
-	add, del int
-	at       time.Time
-}
 
 // Controller is the ReplicaSet controller.
 type Controller struct {
@@ -45,34 +36,30 @@ type Controller struct {
 	rss      *informer.Informer
 	pods     *informer.Informer
 	queue    *controllers.Queue
-	expect   map[string]*expectation
+	expect   *controllers.Expectations
 	identity string
 }
 
 // New returns the controller, writing through client as the controller manager.
 func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, rss, pods *informer.Informer) *Controller {
-	c := &Controller{clock: clock, log: log, client: client, rss: rss, pods: pods, expect: map[string]*expectation{}, identity: apiserver.ControllerManagerUser}
+	c := &Controller{clock: clock, log: log, client: client, rss: rss, pods: pods, expect: controllers.NewExpectations(clock, 0), identity: apiserver.ControllerManagerUser}
 	c.queue = controllers.NewQueue(clock, c.sync)
 	rss.AddHandler(informer.Handler{
 		OnAdd:    func(obj runtime.Object) { c.queue.Add(informer.Key(obj)) },
 		OnUpdate: func(_, obj runtime.Object) { c.queue.Add(informer.Key(obj)) },
-		OnDelete: func(obj runtime.Object) { delete(c.expect, informer.Key(obj)) },
+		OnDelete: func(obj runtime.Object) { c.expect.Delete(informer.Key(obj)) },
 	})
 	pods.AddHandler(informer.Handler{
 		OnAdd: func(obj runtime.Object) {
 			if key := c.ownerKey(obj); key != "" {
-				if e := c.expect[key]; e != nil {
-					e.add--
-				}
+				c.expect.CreationObserved(key)
 				c.queue.Add(key)
 			}
 		},
 		OnUpdate: func(old, obj runtime.Object) {
 			if key := c.ownerKey(obj); key != "" {
 				if old.(*corev1.Pod).DeletionTimestamp == nil && obj.(*corev1.Pod).DeletionTimestamp != nil {
-					if e := c.expect[key]; e != nil {
-						e.del--
-					}
+					c.expect.DeletionObserved(key)
 				}
 				c.queue.Add(key)
 			}
@@ -80,9 +67,7 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, rss, pod
 		OnDelete: func(obj runtime.Object) {
 			if key := c.ownerKey(obj); key != "" {
 				if obj.(*corev1.Pod).DeletionTimestamp == nil {
-					if e := c.expect[key]; e != nil {
-						e.del--
-					}
+					c.expect.DeletionObserved(key)
 				}
 				c.queue.Add(key)
 			}
@@ -105,11 +90,6 @@ func (c *Controller) ownerKey(obj runtime.Object) string {
 	return pod.Namespace + "/" + ref.Name
 }
 
-func (c *Controller) satisfied(key string) bool {
-	e := c.expect[key]
-	return e == nil || (e.add <= 0 && e.del <= 0) || c.clock.Now().Sub(e.at) > ExpectationsTimeout
-}
-
 func (c *Controller) sync(key string) error {
 	ns, name := informer.SplitKey(key)
 	obj, ok := c.rss.Get(ns, name)
@@ -124,7 +104,7 @@ func (c *Controller) sync(key string) error {
 		}
 	}
 	var err error
-	if c.satisfied(key) && rs.DeletionTimestamp == nil {
+	if c.expect.Satisfied(key) && rs.DeletionTimestamp == nil {
 		err = c.manage(key, rs, active)
 	}
 	if serr := c.updateStatus(rs, active); serr != nil && err == nil {
@@ -142,12 +122,12 @@ func (c *Controller) manage(key string, rs *appsv1.ReplicaSet, active []*corev1.
 	switch {
 	case diff < 0:
 		n := min(-diff, BurstReplicas)
-		c.expect[key] = &expectation{add: n, at: c.clock.Now()}
+		c.expect.Expect(key, n, 0)
 		for i := 0; i < n; i++ {
 			pod := podFromTemplate(rs)
 			created, err := c.client.Create(pod)
 			if err != nil {
-				c.expect[key].add--
+				c.expect.Lower(key, n-i, 0) // this create and the ones not attempted
 				c.log.Action(c.identity, "FailedCreate", "replicasets", rs.Namespace, rs.Name, fmt.Sprintf("Error creating: %v", err))
 				return err
 			}
@@ -156,10 +136,10 @@ func (c *Controller) manage(key string, rs *appsv1.ReplicaSet, active []*corev1.
 	case diff > 0:
 		n := min(diff, BurstReplicas)
 		victims := rankForDeletion(active)[:n]
-		c.expect[key] = &expectation{del: n, at: c.clock.Now()}
-		for _, p := range victims {
+		c.expect.Expect(key, 0, n)
+		for i, p := range victims {
 			if _, err := c.client.Delete("pods", p.Namespace, p.Name, apiserver.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				c.expect[key].del--
+				c.expect.Lower(key, 0, n-i)
 				return err
 			}
 			c.log.Action(c.identity, "SuccessfulDelete", "replicasets", rs.Namespace, rs.Name, "Deleted pod: "+p.Name)
