@@ -3,6 +3,10 @@ package scenarios
 import (
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/orrery-sim/orrery/sim/apiserver"
 )
 
 // TestJobRetriesScenario: "migrate" is retried after 10 s and then 20 s of pod-failure
@@ -48,5 +52,14 @@ func TestJobRetriesScenario(t *testing.T) {
 		if at[k] != w {
 			t.Errorf("%s at %v, want %v", k, at[k], w)
 		}
+	}
+	// The TTL controller deletes in the foreground: the garbage collector removes the
+	// Job's pods, then the Job.
+	if _, err := run.Cluster.Admin.Get("jobs", "default", "report"); err == nil {
+		t.Error("job report still exists after its TTL")
+	}
+	res, _ := run.Cluster.Admin.List("pods", "default", apiserver.Filter{Labels: labels.SelectorFromSet(labels.Set{"job-name": "report"})}, false)
+	if res != nil && len(res.Items) != 0 {
+		t.Errorf("%d pods of the deleted job remain", len(res.Items))
 	}
 }

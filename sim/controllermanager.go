@@ -8,10 +8,12 @@ import (
 	"github.com/orrery-sim/orrery/sim/controllers/disruption"
 	"github.com/orrery-sim/orrery/sim/controllers/endpoints"
 	"github.com/orrery-sim/orrery/sim/controllers/endpointslice"
+	"github.com/orrery-sim/orrery/sim/controllers/garbagecollector"
 	"github.com/orrery-sim/orrery/sim/controllers/job"
 	"github.com/orrery-sim/orrery/sim/controllers/nodeipam"
 	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
 	"github.com/orrery-sim/orrery/sim/controllers/podautoscaler"
+	"github.com/orrery-sim/orrery/sim/controllers/podgc"
 	"github.com/orrery-sim/orrery/sim/controllers/replicaset"
 	"github.com/orrery-sim/orrery/sim/controllers/tainteviction"
 	"github.com/orrery-sim/orrery/sim/controllers/ttlafterfinished"
@@ -94,6 +96,14 @@ func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server
 	}
 	if on(ControllerTTLAfterFinished) {
 		ttlafterfinished.New(l, log, cm, m.informer("jobs", ""))
+	}
+	if on(ControllerGarbageCollector) {
+		gc := garbagecollector.New(l, log, cm)
+		m.onStart(gc.Start)
+	}
+	if on(ControllerPodGC) {
+		pgc := podgc.New(l, log, cm, pods, nodes, podgc.Options{})
+		m.onStart(func() error { pgc.Start(); return nil })
 	}
 	if on(ControllerReplicaSet) {
 		replicaset.New(l, log, cm, rss, pods)

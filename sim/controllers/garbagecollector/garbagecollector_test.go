@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers/garbagecollector"
 	"github.com/orrery-sim/orrery/sim/informer"
@@ -34,7 +35,9 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{Cluster: simtest.New(t, simtest.Node("n1", "8", "16Gi"), simtest.Node("n2", "8", "16Gi"))}
+	// The cluster's own collector is off: the fixture runs the one under test.
+	f := &fixture{Cluster: simtest.NewWithConfig(t, sim.Config{Seed: 1, DisabledControllers: []string{sim.ControllerGarbageCollector},
+		Nodes: []*corev1.Node{simtest.Node("n1", "8", "16Gi"), simtest.Node("n2", "8", "16Gi")}})}
 	cm := f.API.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser})
 	f.gc = garbagecollector.New(f.Loop, f.Log, cm)
 	if err := f.gc.Start(); err != nil {

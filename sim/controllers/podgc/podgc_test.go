@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/controllers/podgc"
 	"github.com/orrery-sim/orrery/sim/eventlog"
@@ -178,7 +179,8 @@ func TestCollect(t *testing.T) {
 // at its next run and, 40 s later, marks its pods Failed with the DisruptionTarget
 // condition and deletes them.
 func TestOrphanedPodsOfDeletedNode(t *testing.T) {
-	c := simtest.New(t, simtest.Node("n1", "8", "16Gi"), simtest.Node("n2", "8", "16Gi"))
+	c := simtest.NewWithConfig(t, sim.Config{Seed: 1, DisabledControllers: []string{sim.ControllerPodGC},
+		Nodes: []*corev1.Node{simtest.Node("n1", "8", "16Gi"), simtest.Node("n2", "8", "16Gi")}})
 	cm := c.API.ClientFor(apiserver.User{Name: apiserver.ControllerManagerUser})
 	pods := informer.New(cm, "pods", "", apiserver.Filter{})
 	nodes := informer.New(cm, "nodes", "", apiserver.Filter{})
