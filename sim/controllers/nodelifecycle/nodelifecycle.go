@@ -7,6 +7,8 @@ package nodelifecycle
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -29,13 +31,35 @@ const (
 	DefaultGracePeriod = 50 * time.Second
 	// DefaultEvictionQPS is --node-eviction-rate: nodes tainted NoExecute per second per zone.
 	DefaultEvictionQPS = 0.1
+	// DefaultSecondaryEvictionQPS is --secondary-node-eviction-rate: the rate in a
+	// partially disrupted zone of a large cluster.
+	DefaultSecondaryEvictionQPS = 0.01
+	// DefaultLargeClusterThreshold is --large-cluster-size-threshold: a zone with at most
+	// this many nodes stops evicting when partially disrupted.
+	DefaultLargeClusterThreshold = 50
+	// DefaultUnhealthyZoneThreshold is --unhealthy-zone-threshold: the share of not-ready
+	// nodes (at least 3) from which a zone is partially disrupted.
+	DefaultUnhealthyZoneThreshold = 0.55
+)
+
+// ZoneState is a zone's health, as upstream's node lifecycle controller classifies it.
+type ZoneState string
+
+// The zone states.
+const (
+	StateNormal            ZoneState = "Normal"
+	StatePartialDisruption ZoneState = "PartialDisruption"
+	StateFullDisruption    ZoneState = "FullDisruption"
 )
 
 // Options override the defaults; zero values mean the default.
 type Options struct {
-	MonitorPeriod time.Duration
-	GracePeriod   time.Duration
-	EvictionQPS   float64
+	MonitorPeriod          time.Duration
+	GracePeriod            time.Duration
+	EvictionQPS            float64
+	SecondaryEvictionQPS   float64
+	LargeClusterThreshold  int
+	UnhealthyZoneThreshold float64
 }
 
 const (
@@ -58,6 +82,9 @@ type zoneQueue struct {
 	queued    map[string]bool
 	nextAllow time.Time
 	timer     *loop.Timer
+	// qps is the zone's current tainting rate (0: stopped) and state its health.
+	qps   float64
+	state ZoneState
 }
 
 // Controller is the node lifecycle controller.
@@ -71,6 +98,8 @@ type Controller struct {
 	health   map[string]*health
 	zones    map[string]*zoneQueue
 	identity string
+	// allDisrupted is set while every zone is fully disrupted ("master disruption mode").
+	allDisrupted bool
 }
 
 // New returns the controller; leases must watch the kube-node-lease namespace.
@@ -83,6 +112,15 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, nodes, l
 	}
 	if opts.EvictionQPS <= 0 {
 		opts.EvictionQPS = DefaultEvictionQPS
+	}
+	if opts.SecondaryEvictionQPS <= 0 {
+		opts.SecondaryEvictionQPS = DefaultSecondaryEvictionQPS
+	}
+	if opts.LargeClusterThreshold <= 0 {
+		opts.LargeClusterThreshold = DefaultLargeClusterThreshold
+	}
+	if opts.UnhealthyZoneThreshold <= 0 {
+		opts.UnhealthyZoneThreshold = DefaultUnhealthyZoneThreshold
 	}
 	return &Controller{clock: clock, log: log, client: client, nodes: nodes, leases: leases, opts: opts,
 		health: map[string]*health{}, zones: map[string]*zoneQueue{}, identity: apiserver.ControllerManagerUser}
@@ -119,6 +157,7 @@ func ZoneOf(n *corev1.Node) string {
 func (c *Controller) monitor() {
 	now := c.clock.Now()
 	seen := map[string]bool{}
+	var nodes []*corev1.Node
 	for _, obj := range c.nodes.List() {
 		node := obj.(*corev1.Node)
 		seen[node.Name] = true
@@ -127,12 +166,142 @@ func (c *Controller) monitor() {
 			node = c.markUnknown(node)
 		}
 		c.reconcileTaints(node)
+		nodes = append(nodes, node)
 	}
 	for name := range c.health {
 		if !seen[name] {
 			delete(c.health, name)
 		}
 	}
+	c.handleDisruption(nodes)
+	for _, zone := range c.sortedZones() {
+		c.drain(zone, c.zones[zone])
+	}
+}
+
+// zoneState classifies a zone as upstream's ComputeZoneState: fully disrupted when no node
+// is ready, partially when at least 3 and the unhealthy share of them are not.
+func (c *Controller) zoneState(ready, notReady int) ZoneState {
+	switch {
+	case ready == 0 && notReady > 0:
+		return StateFullDisruption
+	case notReady > 2 && float64(notReady)/float64(notReady+ready) >= c.opts.UnhealthyZoneThreshold:
+		return StatePartialDisruption
+	}
+	return StateNormal
+}
+
+// zoneQPS is a zone's tainting rate in a state: normal in Normal and FullDisruption; in
+// PartialDisruption the secondary rate in a large zone, else none.
+func (c *Controller) zoneQPS(state ZoneState, size int) float64 {
+	if state == StatePartialDisruption {
+		if size > c.opts.LargeClusterThreshold {
+			return c.opts.SecondaryEvictionQPS
+		}
+		return 0
+	}
+	return c.opts.EvictionQPS
+}
+
+// handleDisruption updates the zones' states and rates from this pass's nodes, as
+// upstream's handleDisruption: when every zone is fully disrupted the controller assumes
+// the fault is its own (the control plane cut off from the nodes), removes the NoExecute
+// taints and stops tainting until a node is ready again.
+func (c *Controller) handleDisruption(nodes []*corev1.Node) {
+	ready, notReady := map[string]int{}, map[string]int{}
+	for _, n := range nodes {
+		z := ZoneOf(n)
+		c.zone(z)
+		if cond := readyCondition(n); cond != nil && cond.Status == corev1.ConditionTrue {
+			ready[z]++
+		} else {
+			notReady[z]++
+		}
+	}
+	zones := c.sortedZones()
+	states := map[string]ZoneState{}
+	all := len(zones) > 0
+	for _, z := range zones {
+		states[z] = c.zoneState(ready[z], notReady[z])
+		if states[z] != StateFullDisruption {
+			all = false
+		}
+	}
+	switch {
+	case all && !c.allDisrupted:
+		c.allDisrupted = true
+		c.log.Action(c.identity, "AllNodesNotReady", "nodes", "", "", "Controller detected that all Nodes are not-Ready. Entering master disruption mode.")
+		for _, n := range nodes {
+			c.markReachable(n.Name)
+		}
+		for _, z := range zones {
+			q := c.zones[z]
+			q.state, q.qps = StateFullDisruption, 0
+			q.nodes, q.queued = nil, map[string]bool{}
+		}
+		return
+	case all:
+		return
+	case c.allDisrupted:
+		c.allDisrupted = false
+		c.log.Action(c.identity, "SomeNodesReady", "nodes", "", "", "Controller detected that some Nodes are Ready. Exiting master disruption mode.")
+		for _, z := range zones {
+			c.zones[z].state = "" // every zone takes its rate afresh
+		}
+	}
+	for _, z := range zones {
+		q := c.zones[z]
+		if q.state == states[z] {
+			continue
+		}
+		if q.state != "" {
+			c.log.Action(c.identity, "ZoneStateChanged", "nodes", "", "", fmt.Sprintf("Controller detected that zone %s is now in state %s.", zoneName(z), states[z]))
+		}
+		q.state = states[z]
+		q.qps = c.zoneQPS(states[z], ready[z]+notReady[z])
+	}
+}
+
+// markReachable removes a node's not-ready and unreachable NoExecute taints.
+func (c *Controller) markReachable(name string) {
+	c.updateTaints(name, func(n *corev1.Node) {
+		var keep []corev1.Taint
+		for _, t := range n.Spec.Taints {
+			if t.Effect == corev1.TaintEffectNoExecute && (t.Key == apiserver.TaintNodeNotReady || t.Key == apiserver.TaintNodeUnreachable) {
+				continue
+			}
+			keep = append(keep, t)
+		}
+		n.Spec.Taints = keep
+	})
+}
+
+// zone returns a zone's queue, creating it at the normal rate.
+func (c *Controller) zone(z string) *zoneQueue {
+	q := c.zones[z]
+	if q == nil {
+		q = &zoneQueue{queued: map[string]bool{}, qps: c.opts.EvictionQPS}
+		c.zones[z] = q
+	}
+	return q
+}
+
+func (c *Controller) sortedZones() []string {
+	out := make([]string, 0, len(c.zones))
+	for z := range c.zones {
+		out = append(out, z)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// zoneName prints a zone key as region/zone (or the zone alone).
+func zoneName(key string) string {
+	r, z, _ := strings.Cut(key, ":\x00:")
+	if r == "" {
+		return z
+	}
+	return r + "/" + z
 }
 
 // observe updates the node's health record from its Ready heartbeat and its Lease.
@@ -247,25 +416,23 @@ func (c *Controller) reconcileTaints(node *corev1.Node) {
 	}
 }
 
+// enqueueNoExecute queues the node for its NoExecute taint; the pass's end drains the
+// queues at each zone's rate (after the zones' states are known, as upstream's separate
+// tainting pass runs after the monitor pass).
 func (c *Controller) enqueueNoExecute(zone, name string) {
-	q := c.zones[zone]
-	if q == nil {
-		q = &zoneQueue{queued: map[string]bool{}}
-		c.zones[zone] = q
-	}
-	if q.queued[name] {
+	q := c.zone(zone)
+	if q.queued[name] || c.allDisrupted {
 		return
 	}
 	q.queued[name] = true
 	q.nodes = append(q.nodes, name)
-	c.drain(zone, q)
 }
 
 // drain taints the next queued node when the zone's rate limiter allows, and schedules
 // itself for the next one.
 func (c *Controller) drain(zone string, q *zoneQueue) {
 	now := c.clock.Now()
-	if q.timer != nil {
+	if q.timer != nil || q.qps <= 0 {
 		return
 	}
 	if now.Before(q.nextAllow) {
@@ -293,7 +460,7 @@ func (c *Controller) drain(zone string, q *zoneQueue) {
 			}
 		})
 		c.log.Action(c.identity, "NodeTainted", "nodes", "", name, fmt.Sprintf("Added taint %s:NoExecute to node %s", want, name))
-		q.nextAllow = now.Add(time.Duration(float64(time.Second) / c.opts.EvictionQPS))
+		q.nextAllow = now.Add(time.Duration(float64(time.Second) / q.qps))
 		if len(q.nodes) > 0 {
 			q.timer = c.clock.At(q.nextAllow, func() { q.timer = nil; c.drain(zone, q) })
 		}

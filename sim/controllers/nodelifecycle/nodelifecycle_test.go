@@ -1,6 +1,7 @@
 package nodelifecycle_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,10 +69,11 @@ func TestGracePeriodOverride(t *testing.T) {
 }
 
 // TestEvictionRateLimit: nodes of one zone failing together are tainted NoExecute one per
-// 10 s (--node-eviction-rate 0.1), while their NoSchedule taints come at once.
+// 10 s (--node-eviction-rate 0.1), while their NoSchedule taints come at once. Three of
+// eight is under the unhealthy-zone threshold (55%), so the zone stays Normal.
 func TestEvictionRateLimit(t *testing.T) {
 	var nodes []*corev1.Node
-	for _, n := range []string{"a", "b", "c", "d"} {
+	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		nodes = append(nodes, simtest.Node(n, "2", "4Gi"))
 	}
 	c := simtest.New(t, nodes...)
@@ -95,5 +97,67 @@ func TestEvictionRateLimit(t *testing.T) {
 		if d := times[i] - times[i-1]; d != 10*time.Second {
 			t.Errorf("taint %d came %v after the previous, want 10s", i, d)
 		}
+	}
+}
+
+// zoned returns n nodes named <zone>-<i> in zone.
+func zoned(zone string, n int) []*corev1.Node {
+	var out []*corev1.Node
+	for i := 1; i <= n; i++ {
+		node := simtest.Node(fmt.Sprintf("%s-%d", zone, i), "2", "4Gi")
+		node.Labels[corev1.LabelTopologyZone] = zone
+		out = append(out, node)
+	}
+	return out
+}
+
+// TestZoneDisruption: upstream's zone states decide the NoExecute tainting rate. A fully
+// down zone is tainted at the normal rate while another zone is healthy; a partially
+// disrupted small zone (3 of 4 down, at most 50 nodes) is not tainted at all; and when every
+// zone is down the controller blames itself, removes the NoExecute taints and stops.
+func TestZoneDisruption(t *testing.T) {
+	tests := []struct {
+		name      string
+		nodes     []*corev1.Node
+		crash     []string
+		wantTaint int // NoExecute taints on the crashed nodes at the end
+		wantNoSch int // NoSchedule taints on them
+		wantLog   string
+	}{
+		{"full zone with a healthy zone", append(zoned("za", 2), zoned("zb", 2)...), []string{"za-1", "za-2"}, 2, 2, "Controller detected that zone za is now in state FullDisruption."},
+		{"partial disruption of a small zone", zoned("za", 4), []string{"za-1", "za-2", "za-3"}, 0, 3, "Controller detected that zone za is now in state PartialDisruption."},
+		{"every zone down", append(zoned("za", 2), zoned("zb", 1)...), []string{"za-1", "za-2", "zb-1"}, 0, 3, "Controller detected that all Nodes are not-Ready. Entering master disruption mode."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := simtest.New(t, tt.nodes...)
+			c.RunFor(5 * time.Second)
+			for _, n := range tt.crash {
+				if err := c.CrashNode(n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.RunFor(3 * time.Minute)
+			noExec, noSched := 0, 0
+			for _, n := range tt.crash {
+				node := c.Node(n)
+				if simtest.HasTaint(node, apiserver.TaintNodeUnreachable, corev1.TaintEffectNoExecute) {
+					noExec++
+				}
+				if simtest.HasTaint(node, apiserver.TaintNodeUnreachable, corev1.TaintEffectNoSchedule) {
+					noSched++
+				}
+			}
+			if noExec != tt.wantTaint || noSched != tt.wantNoSch {
+				t.Errorf("NoExecute on %d, NoSchedule on %d crashed nodes; want %d and %d", noExec, noSched, tt.wantTaint, tt.wantNoSch)
+			}
+			found := false
+			for _, e := range c.Actions {
+				found = found || e.Message == tt.wantLog
+			}
+			if !found {
+				t.Errorf("no action %q", tt.wantLog)
+			}
+		})
 	}
 }
