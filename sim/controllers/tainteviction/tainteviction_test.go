@@ -13,12 +13,17 @@ import (
 func seconds(n int64) *int64 { return &n }
 
 func TestEvictionHonoursTolerationSeconds(t *testing.T) {
-	c := simtest.New(t, simtest.Node("n1", "4", "8Gi"))
+	// n2 stays healthy: were every node down, the node lifecycle controller would blame
+	// itself and taint nothing (master disruption mode).
+	c := simtest.New(t, simtest.Node("n1", "4", "8Gi"), simtest.Node("n2", "4", "8Gi"))
 	short := simtest.Pod("short", "100m", "64Mi")
 	short.Spec.Tolerations = []corev1.Toleration{{Key: apiserver.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: seconds(60)}}
 	forever := simtest.Pod("forever", "100m", "64Mi")
 	forever.Spec.Tolerations = []corev1.Toleration{{Key: apiserver.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}}
 	def := simtest.Pod("default", "100m", "64Mi") // admission adds 300 s
+	for _, p := range []*corev1.Pod{short, forever, def} {
+		p.Spec.NodeSelector = map[string]string{corev1.LabelHostname: "n1"}
+	}
 	c.Apply(short, forever, def)
 	c.RunFor(10 * time.Second)
 	if err := c.CrashNode("n1"); err != nil {
