@@ -409,16 +409,25 @@ func (s *Scheduler) prioritize(prof *Profile, state *framework.CycleState, pod *
 			rec.Scores[i].Node = ni.Name()
 		}
 	}
+	for i, ni := range nodes {
+		scores[i].Name = ni.Name()
+	}
 	for si, ws := range prof.Score {
 		if state.SkipScore != nil && state.SkipScore[si] {
 			continue
 		}
-		for i, ni := range nodes {
-			sc, st := ws.Plugin.Score(state, pod, ni)
-			if !st.IsSuccess() {
+		if ns, ok := ws.Plugin.(framework.NodesScorer); ok {
+			if st := ns.ScoreNodes(state, pod, nodes, scores); !st.IsSuccess() {
 				return nil, st.WithPlugin(ws.Plugin.Name())
 			}
-			scores[i] = framework.NodeScore{Name: ni.Name(), Score: sc}
+		} else {
+			for i, ni := range nodes {
+				sc, st := ws.Plugin.Score(state, pod, ni)
+				if !st.IsSuccess() {
+					return nil, st.WithPlugin(ws.Plugin.Name())
+				}
+				scores[i].Score = sc
+			}
 		}
 		var raw []int64
 		if rec != nil {

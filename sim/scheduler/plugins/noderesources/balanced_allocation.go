@@ -96,6 +96,24 @@ func (ba *BalancedAllocation) Score(state *framework.CycleState, pod *corev1.Pod
 	return ba.score(n, s.podRequests), nil
 }
 
+// ScoreNodes is Score over every node of the cycle (framework.NodesScorer).
+func (ba *BalancedAllocation) ScoreNodes(state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo, scores []framework.NodeScore) *framework.Status {
+	v, ok := state.Read(balancedAllocationPreScoreStateKey)
+	if !ok {
+		ba.PreScore(state, pod, nil)
+		v, _ = state.Read(balancedAllocationPreScoreStateKey)
+	}
+	s := v.(*balancedPreScoreState)
+	for i, n := range nodes {
+		if s.skip {
+			scores[i].Score = 0
+			continue
+		}
+		scores[i].Score = ba.score(n, s.podRequests)
+	}
+	return nil
+}
+
 func (ba *BalancedAllocation) fraction(n *framework.NodeInfo, i int, podRequests []int64) (float64, bool) {
 	alloc, req := allocatableAndRequested(n, &ba.resources[i], podRequests[i], true)
 	if alloc == 0 {

@@ -311,3 +311,17 @@ func (f *Fit) Score(state *framework.CycleState, pod *corev1.Pod, n *framework.N
 	}
 	return f.score(n, v.(*preScoreState).podRequests), nil
 }
+
+// ScoreNodes is Score over every node of the cycle (framework.NodesScorer).
+func (f *Fit) ScoreNodes(state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo, scores []framework.NodeScore) *framework.Status {
+	v, ok := state.Read(preScoreStateKey)
+	if !ok {
+		f.PreScore(state, pod, nil)
+		v, _ = state.Read(preScoreStateKey)
+	}
+	reqs := v.(*preScoreState).podRequests
+	for i, n := range nodes {
+		scores[i].Score = f.score(n, reqs)
+	}
+	return nil
+}

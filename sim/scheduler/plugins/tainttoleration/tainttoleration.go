@@ -114,6 +114,18 @@ func (TaintToleration) Score(state *framework.CycleState, pod *corev1.Pod, n *fr
 	return count, nil
 }
 
+// ScoreNodes is Score over every node of the cycle (framework.NodesScorer).
+func (tt TaintToleration) ScoreNodes(state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo, scores []framework.NodeScore) *framework.Status {
+	for i, n := range nodes {
+		if len(n.Taints()) == 0 {
+			scores[i].Score = 0
+			continue
+		}
+		scores[i].Score, _ = tt.Score(state, pod, n)
+	}
+	return nil
+}
+
 // NormalizeScore is upstream's DefaultNormalizeScore(MaxNodeScore, reverse=true): the node
 // with the most untolerated taints scores 0, one with none scores MaxNodeScore, and the
 // rest MaxNodeScore - MaxNodeScore*count/max (integer division).
