@@ -141,3 +141,15 @@ func IsPodAvailable(p *corev1.Pod, minReadySeconds int32, now time.Time) bool {
 	}
 	return false
 }
+
+// IndexNamespace is the informer index of objects by namespace.
+const IndexNamespace = "namespace"
+
+// NamespaceIndex indexes an object by its namespace.
+func NamespaceIndex(obj runtime.Object) []string {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil
+	}
+	return []string{m.GetNamespace()}
+}

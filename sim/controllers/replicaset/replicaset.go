@@ -40,10 +40,14 @@ type Controller struct {
 	identity string
 }
 
-// New returns the controller, writing through client as the controller manager.
+// New returns the controller, writing through client as the controller manager. It adds
+// the controllers.IndexNamespace index to rss and pods, so call it before they start; pods
+// must also carry controllers.IndexOwner.
 func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, rss, pods *informer.Informer) *Controller {
 	c := &Controller{clock: clock, log: log, client: client, rss: rss, pods: pods, expect: controllers.NewExpectations(clock, 0), identity: apiserver.ControllerManagerUser}
 	c.queue = controllers.NewQueue(clock, c.sync)
+	rss.AddIndex(controllers.IndexNamespace, controllers.NamespaceIndex)
+	pods.AddIndex(controllers.IndexNamespace, controllers.NamespaceIndex)
 	rss.AddHandler(informer.Handler{
 		OnAdd:    func(obj runtime.Object) { c.queue.Add(informer.Key(obj)) },
 		OnUpdate: func(_, obj runtime.Object) { c.queue.Add(informer.Key(obj)) },
@@ -51,12 +55,18 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, rss, pod
 	})
 	pods.AddHandler(informer.Handler{
 		OnAdd: func(obj runtime.Object) {
+			for _, key := range c.matchingReplicaSets(obj) {
+				c.queue.Add(key)
+			}
 			if key := c.ownerKey(obj); key != "" {
 				c.expect.CreationObserved(key)
 				c.queue.Add(key)
 			}
 		},
 		OnUpdate: func(old, obj runtime.Object) {
+			for _, key := range c.matchingReplicaSets(obj) {
+				c.queue.Add(key)
+			}
 			if key := c.ownerKey(obj); key != "" {
 				if old.(*corev1.Pod).DeletionTimestamp == nil && obj.(*corev1.Pod).DeletionTimestamp != nil {
 					c.expect.DeletionObserved(key)
@@ -97,13 +107,16 @@ func (c *Controller) sync(key string) error {
 		return nil
 	}
 	rs := obj.(*appsv1.ReplicaSet)
+	owned, err := c.claimPods(rs)
+	if err != nil {
+		return err
+	}
 	var active []*corev1.Pod
-	for _, o := range c.pods.ByIndex(controllers.IndexOwner, string(rs.UID)) {
-		if p := o.(*corev1.Pod); controllers.IsPodActive(p) {
+	for _, p := range owned {
+		if controllers.IsPodActive(p) {
 			active = append(active, p)
 		}
 	}
-	var err error
 	if c.expect.Satisfied(key) && rs.DeletionTimestamp == nil {
 		err = c.manage(key, rs, active)
 	}

@@ -104,3 +104,44 @@ func TestScaleDownPrefersPending(t *testing.T) {
 		t.Fatalf("the pending pod %s survived the scale-down", pending)
 	}
 }
+
+// TestAdoptAndRelease: a ReplicaSet adopts a matching orphan pod (and so creates one pod
+// fewer), and releases a pod whose labels stop matching (and replaces it), as upstream's
+// ClaimPods.
+func TestAdoptAndRelease(t *testing.T) {
+	c := simtest.New(t, simtest.Node("n1", "4", "8Gi"))
+	orphan := simtest.Pod("orphan", "100m", "64Mi")
+	orphan.Labels = map[string]string{"app": "web"}
+	c.Apply(orphan)
+	c.RunFor(5 * time.Second)
+	c.Apply(rs(3))
+	c.RunFor(5 * time.Second)
+	if n := c.CountActions("SuccessfulCreate"); n != 2 {
+		t.Errorf("%d pods created, want 2 (the orphan adopted)", n)
+	}
+	o := c.Pod("orphan")
+	if ref := metav1.GetControllerOf(o); ref == nil || ref.Kind != "ReplicaSet" || ref.Name != "web" {
+		t.Fatalf("orphan's controller: %+v", ref)
+	}
+	// Relabel the adopted pod out of the selector: released, and replaced.
+	o.Labels = map[string]string{"app": "debug"}
+	if _, err := c.Admin.Update(o); err != nil {
+		t.Fatal(err)
+	}
+	c.RunFor(5 * time.Second)
+	if ref := metav1.GetControllerOf(c.Pod("orphan")); ref != nil {
+		t.Errorf("released pod still controlled by %+v", ref)
+	}
+	if n := c.CountActions("ReleasedPod"); n != 1 {
+		t.Errorf("%d releases, want 1", n)
+	}
+	matching := 0
+	for _, p := range active(c) {
+		if p.Labels["app"] == "web" {
+			matching++
+		}
+	}
+	if matching != 3 || c.CountActions("SuccessfulCreate") != 3 {
+		t.Errorf("%d matching pods after %d creates, want 3 after 3", matching, c.CountActions("SuccessfulCreate"))
+	}
+}
