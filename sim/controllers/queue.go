@@ -148,7 +148,7 @@ const IndexNamespace = "namespace"
 // NamespaceIndex indexes an object by its namespace.
 func NamespaceIndex(obj runtime.Object) []string {
 	m, ok := obj.(metav1.Object)
-	if !ok {
+	if !ok || m.GetNamespace() == "" {
 		return nil
 	}
 	return []string{m.GetNamespace()}

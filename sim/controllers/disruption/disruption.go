@@ -39,16 +39,11 @@ const (
 )
 
 // IndexNamespace is the index by namespace the controller registers on the pods and
-// budgets informers.
-const IndexNamespace = "namespace"
+// budgets informers (the controllers package's shared one).
+const IndexNamespace = controllers.IndexNamespace
 
 // NamespaceIndex indexes objects by namespace.
-func NamespaceIndex(obj runtime.Object) []string {
-	if m, ok := obj.(metav1.Object); ok && m.GetNamespace() != "" {
-		return []string{m.GetNamespace()}
-	}
-	return nil
-}
+var NamespaceIndex = controllers.NamespaceIndex
 
 // Options override the controller's timings and give it the workload informers Orrery
 // does not always serve.

@@ -47,16 +47,12 @@ const (
 // Component is the HPA controller's event source, as upstream's.
 const Component = "horizontal-pod-autoscaler"
 
-// IndexNamespace is the index New adds to the pods informer: pods by namespace.
-const IndexNamespace = "podautoscaler.namespace"
+// IndexNamespace is the index New adds to the pods informer: pods by namespace (the
+// controllers package's shared one).
+const IndexNamespace = controllers.IndexNamespace
 
 // NamespaceIndex indexes objects by namespace.
-func NamespaceIndex(obj runtime.Object) []string {
-	if m, ok := obj.(metav1.Object); ok {
-		return []string{m.GetNamespace()}
-	}
-	return nil
-}
+var NamespaceIndex = controllers.NamespaceIndex
 
 // Options override the defaults; zero values mean the default.
 type Options struct {

@@ -9,27 +9,20 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/orrery-sim/orrery/sim/controllers"
 	"github.com/orrery-sim/orrery/sim/informer"
 )
 
-// IndexNamespace is the name informers register NamespaceIndex under.
-const IndexNamespace = "namespace"
+// IndexNamespace is the name informers register NamespaceIndex under (the controllers
+// package's shared one).
+const IndexNamespace = controllers.IndexNamespace
 
 // NamespaceIndex indexes namespaced objects by their namespace, as a lister's
 // Pods(namespace) and Services(namespace) read them.
-func NamespaceIndex(obj runtime.Object) []string {
-	m, err := meta.Accessor(obj)
-	if err != nil || m.GetNamespace() == "" {
-		return nil
-	}
-	return []string{m.GetNamespace()}
-}
+var NamespaceIndex = controllers.NamespaceIndex
 
 // IsPodReady reports whether the pod's Ready condition is True.
 func IsPodReady(p *corev1.Pod) bool { return controllers.IsPodReady(p) }
