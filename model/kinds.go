@@ -64,6 +64,7 @@ var kinds = func() *registry {
 		{GVK: gvk("", "v1", "Namespace"), Resource: "namespaces", HasStatus: true, New: func() runtime.Object { return &corev1.Namespace{} }},
 		{GVK: gvk("", "v1", "Service"), Resource: "services", Namespaced: true, HasStatus: true, New: func() runtime.Object { return &corev1.Service{} }},
 		{GVK: gvk("", "v1", "ConfigMap"), Resource: "configmaps", Namespaced: true, New: func() runtime.Object { return &corev1.ConfigMap{} }},
+		//lint:ignore SA1019 v1 Endpoints are deprecated but still served (and maintained by the endpoints controller) in Kubernetes 1.34
 		{GVK: gvk("", "v1", "Endpoints"), Resource: "endpoints", Namespaced: true, New: func() runtime.Object { return &corev1.Endpoints{} }},
 		{GVK: gvk("", "v1", "Event"), Resource: "events", Namespaced: true, New: func() runtime.Object { return &corev1.Event{} }},
 		{GVK: gvk("", "v1", "Secret"), Resource: "secrets", Namespaced: true, New: func() runtime.Object { return &corev1.Secret{} }},

@@ -62,6 +62,7 @@ func TestServiceEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 the legacy Endpoints are still maintained in Kubernetes 1.34
 	if eps := obj.(*corev1.Endpoints); len(eps.Subsets) != 1 || len(eps.Subsets[0].Addresses) != 2 {
 		t.Errorf("endpoints %+v", eps.Subsets)
 	}
