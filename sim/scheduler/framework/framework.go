@@ -5,6 +5,7 @@
 package framework
 
 import (
+	"fmt"
 	"strings"
 	"unsafe"
 
@@ -124,6 +125,21 @@ func (c *CycleState) Read(key string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// ReadState returns the value a plugin stored under key as a T, with upstream's errors
+// when it is missing or of another type.
+func ReadState[T any](c *CycleState, key string) (T, error) {
+	var zero T
+	v, ok := c.Read(key)
+	if !ok {
+		return zero, fmt.Errorf("reading %q from cycleState: not found", key)
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("%+v convert to %T error", v, zero)
+	}
+	return t, nil
 }
 
 // Plugin is what every plugin is.

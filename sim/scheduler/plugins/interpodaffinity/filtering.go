@@ -276,15 +276,7 @@ func sortedKeys(m topologyToMatchedTermCount) []string {
 }
 
 func getPreFilterState(state *framework.CycleState) (*preFilterState, error) {
-	v, ok := state.Read(preFilterStateKey)
-	if !ok {
-		return nil, fmt.Errorf("reading %q from cycleState: not found", preFilterStateKey)
-	}
-	s, ok := v.(*preFilterState)
-	if !ok {
-		return nil, fmt.Errorf("%+v convert to interpodaffinity.state error", v)
-	}
-	return s, nil
+	return framework.ReadState[*preFilterState](state, preFilterStateKey)
 }
 
 // forNode returns the state as it would be had PreFilter seen ni. ni is normally the

@@ -95,15 +95,7 @@ func (pl *PodTopologySpread) PreFilter(state *framework.CycleState, pod *corev1.
 }
 
 func getPreFilterState(state *framework.CycleState) (*preFilterState, error) {
-	v, ok := state.Read(preFilterStateKey)
-	if !ok {
-		return nil, fmt.Errorf("reading %q from cycleState: not found", preFilterStateKey)
-	}
-	s, ok := v.(*preFilterState)
-	if !ok {
-		return nil, fmt.Errorf("%+v convert to podtopologyspread.preFilterState error", v)
-	}
-	return s, nil
+	return framework.ReadState[*preFilterState](state, preFilterStateKey)
 }
 
 // forNode returns the state as PreFilter would have computed it with ni in place of the
