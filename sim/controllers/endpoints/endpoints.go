@@ -86,24 +86,8 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, services
 		batch: opts.EndpointUpdatesBatchPeriod, identity: apiserver.ControllerManagerUser,
 	}
 	c.queue = controllers.NewQueue(clock, c.sync)
-	services.AddIndex(endpointsliceutil.IndexNamespace, endpointsliceutil.NamespaceIndex)
-	pods.AddIndex(endpointsliceutil.IndexNamespace, endpointsliceutil.NamespaceIndex)
-
+	endpointsliceutil.WatchServicesAndPods(services, pods, c.queue, c.batch)
 	queueKey := func(obj runtime.Object) { c.queue.Add(informer.Key(obj)) }
-	services.AddHandler(informer.Handler{
-		OnAdd:    queueKey,
-		OnUpdate: func(_, cur runtime.Object) { queueKey(cur) },
-		OnDelete: queueKey,
-	})
-	pods.AddHandler(informer.Handler{
-		OnAdd: func(obj runtime.Object) { c.queuePodServices(obj.(*corev1.Pod)) },
-		OnUpdate: func(old, cur runtime.Object) {
-			for _, key := range endpointsliceutil.ServicesToUpdateOnPodChange(services, old.(*corev1.Pod), cur.(*corev1.Pod)) {
-				c.queue.AddAfter(key, c.batch)
-			}
-		},
-		OnDelete: func(obj runtime.Object) { c.queuePodServices(obj.(*corev1.Pod)) },
-	})
 	endpoints.AddHandler(informer.Handler{
 		OnAdd:    func(obj runtime.Object) { delete(c.created, informer.Key(obj)) },
 		OnDelete: queueKey,
@@ -118,12 +102,6 @@ func (c *Controller) Start() {
 		if _, ok := obj.(*corev1.Endpoints).Annotations[LeaderElectionAnnotation]; !ok {
 			c.queue.Add(informer.Key(obj))
 		}
-	}
-}
-
-func (c *Controller) queuePodServices(p *corev1.Pod) {
-	for _, key := range endpointsliceutil.ServicesForPod(c.services, p.Namespace, p.Labels) {
-		c.queue.AddAfter(key, c.batch)
 	}
 }
 

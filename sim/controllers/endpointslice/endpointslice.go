@@ -101,25 +101,8 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, services
 		c.maxPerSlice = DefaultMaxEndpointsPerSlice
 	}
 	c.queue = controllers.NewQueue(clock, c.sync)
-	services.AddIndex(endpointsliceutil.IndexNamespace, endpointsliceutil.NamespaceIndex)
-	pods.AddIndex(endpointsliceutil.IndexNamespace, endpointsliceutil.NamespaceIndex)
+	endpointsliceutil.WatchServicesAndPods(services, pods, c.queue, c.batch)
 	slices.AddIndex(IndexService, ServiceIndex)
-
-	queueService := func(obj runtime.Object) { c.queue.Add(informer.Key(obj)) }
-	services.AddHandler(informer.Handler{
-		OnAdd:    queueService,
-		OnUpdate: func(_, cur runtime.Object) { queueService(cur) },
-		OnDelete: queueService,
-	})
-	pods.AddHandler(informer.Handler{
-		OnAdd: func(obj runtime.Object) { c.queuePodServices(obj.(*corev1.Pod)) },
-		OnUpdate: func(old, cur runtime.Object) {
-			for _, key := range endpointsliceutil.ServicesToUpdateOnPodChange(services, old.(*corev1.Pod), cur.(*corev1.Pod)) {
-				c.queue.AddAfter(key, c.batch)
-			}
-		},
-		OnDelete: func(obj runtime.Object) { c.queuePodServices(obj.(*corev1.Pod)) },
-	})
 	slices.AddHandler(informer.Handler{
 		OnAdd: func(obj runtime.Object) {
 			if s := obj.(*discoveryv1.EndpointSlice); managed(s) && c.tracker.shouldSync(s) {
@@ -148,12 +131,6 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, services
 
 func managed(s *discoveryv1.EndpointSlice) bool {
 	return s.Labels[discoveryv1.LabelManagedBy] == ControllerName
-}
-
-func (c *Controller) queuePodServices(p *corev1.Pod) {
-	for _, key := range endpointsliceutil.ServicesForPod(c.services, p.Namespace, p.Labels) {
-		c.queue.AddAfter(key, c.batch)
-	}
 }
 
 // queueForSlice syncs a slice's Service after the larger of the minimum slice-change delay

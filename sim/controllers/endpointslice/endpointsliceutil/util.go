@@ -7,9 +7,11 @@ package endpointsliceutil
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/orrery-sim/orrery/sim/controllers"
@@ -180,4 +182,34 @@ func PodsForService(pods *informer.Informer, svc *corev1.Service) []*corev1.Pod 
 		}
 	}
 	return out
+}
+
+// WatchServicesAndPods adds the handlers both endpoint controllers share: a Service change
+// queues it at once, and a pod change queues the Services it concerns after batch (as
+// upstream's endpointUpdatesBatchPeriod). It registers the namespace index on both
+// informers, so call it before they start.
+func WatchServicesAndPods(services, pods *informer.Informer, queue *controllers.Queue, batch time.Duration) {
+	services.AddIndex(IndexNamespace, NamespaceIndex)
+	pods.AddIndex(IndexNamespace, NamespaceIndex)
+	queueKey := func(obj runtime.Object) { queue.Add(informer.Key(obj)) }
+	services.AddHandler(informer.Handler{
+		OnAdd:    queueKey,
+		OnUpdate: func(_, cur runtime.Object) { queueKey(cur) },
+		OnDelete: queueKey,
+	})
+	queuePod := func(obj runtime.Object) {
+		p := obj.(*corev1.Pod)
+		for _, key := range ServicesForPod(services, p.Namespace, p.Labels) {
+			queue.AddAfter(key, batch)
+		}
+	}
+	pods.AddHandler(informer.Handler{
+		OnAdd: queuePod,
+		OnUpdate: func(old, cur runtime.Object) {
+			for _, key := range ServicesToUpdateOnPodChange(services, old.(*corev1.Pod), cur.(*corev1.Pod)) {
+				queue.AddAfter(key, batch)
+			}
+		},
+		OnDelete: queuePod,
+	})
 }
