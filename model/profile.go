@@ -13,6 +13,8 @@ package model
 //	#                                       last `for` of every `every`
 //	#   {randomWalk: {start: Q, step: Q, every: DURATION, min: Q, max: Q}}
 //	#                                       # +-uniform(step) each `every`, clamped
+//	disk: {ramp: {from: 0, to: 2Gi, over: 1h}}  # local ephemeral storage (writable layer,
+//	                                # logs, emptyDir), a curve like memory
 //	startup: 2s                     # container start latency (runtime create + start)
 //	runFor: 30s                     # exits by itself after this long; absent = runs forever
 //	exitCode: 0                     # exit code at the end of runFor (default 0)
@@ -68,6 +70,9 @@ type ContainerProfile struct {
 	CPU *Curve
 	// Memory is the memory usage curve in bytes.
 	Memory *Curve
+	// Disk is the local ephemeral storage curve in bytes: the container's writable layer,
+	// its logs and its share of emptyDir volumes.
+	Disk *Curve
 	// Startup is the container start latency.
 	Startup *time.Duration
 	// RunFor is how long the process runs before exiting by itself; nil runs forever.
@@ -153,6 +158,9 @@ func (p *UsageProfile) For(container string) ContainerProfile {
 	}
 	if c.Memory != nil {
 		out.Memory = c.Memory
+	}
+	if c.Disk != nil {
+		out.Disk = c.Disk
 	}
 	pick := func(dst **time.Duration, src *time.Duration) {
 		if src != nil {
@@ -263,7 +271,7 @@ func describe(n *yaml.Node) string {
 	return fmt.Sprintf("%q", n.Value)
 }
 
-var containerFields = []string{"cpu", "memory", "startup", "runFor", "exitCode", "crashAfter", "crashProbabilityPerHour", "crashExitCode", "readyAfter", "readinessFailsAfter", "livenessFailsAfter", "sigterm"}
+var containerFields = []string{"cpu", "memory", "disk", "startup", "runFor", "exitCode", "crashAfter", "crashProbabilityPerHour", "crashExitCode", "readyAfter", "readinessFailsAfter", "livenessFailsAfter", "sigterm"}
 
 func (pp *profileParser) container(n *yaml.Node, path string, c *ContainerProfile, top bool, p *UsageProfile) {
 	known := containerFields
@@ -276,6 +284,8 @@ func (pp *profileParser) container(n *yaml.Node, path string, c *ContainerProfil
 			c.CPU = pp.curve(v, field, true)
 		case "memory":
 			c.Memory = pp.curve(v, field, false)
+		case "disk":
+			c.Disk = pp.curve(v, field, false)
 		case "startup":
 			c.Startup = pp.durationPtr(v, field)
 		case "runFor":

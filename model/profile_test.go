@@ -25,6 +25,7 @@ containers:
     cpu: {spikes: {base: 10m, peak: 1, every: 1m, for: 10s}}
     sigterm: 5s
     memory: {randomWalk: {start: 10Mi, step: 1Mi, every: 10s, max: 20Mi}}
+    disk: 1Gi
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +43,10 @@ containers:
 	if side.Memory.Kind != CurveRandomWalk || side.Memory.Max != 20<<20 || side.Memory.Min != 0 {
 		t.Fatalf("walk: %+v", side.Memory)
 	}
-	if main := p.For("main"); main.CPU.From != 250 || !main.SIGTERM.Ignore {
+	if side.Disk == nil || side.Disk.Kind != CurveConstant || side.Disk.From != 1<<30 {
+		t.Fatalf("disk: %+v", side.Disk)
+	}
+	if main := p.For("main"); main.CPU.From != 250 || !main.SIGTERM.Ignore || main.Disk != nil {
 		t.Fatalf("main: %+v", main)
 	}
 }
@@ -65,6 +69,7 @@ func TestParseUsageProfileErrors(t *testing.T) {
 		{"cpu: {steps: [{at: 1m}]}", `cpu.steps[0].value: required field is missing`},
 		{"cpu: {steps: {at: 1m, value: 1}}", `cpu.steps: expected a list of {at, value} steps`},
 		{"cpu: [1]", `cpu: expected a mapping, got a list`},
+		{"disk: {ramp: {from: 0, to: 1Gx, over: 1h}}", `line 1: disk.ramp.to: invalid quantity "1Gx"`},
 	}
 	for _, c := range cases {
 		_, err := ParseUsageProfile(c.in)
