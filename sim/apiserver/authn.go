@@ -22,6 +22,8 @@ const (
 	ControllerManagerUser = "system:kube-controller-manager"
 	// MetricsServerUser is metrics-server's identity (its service account upstream).
 	MetricsServerUser = "system:serviceaccount:kube-system:metrics-server"
+	// ProxyUser is kube-proxy's identity, bound to the system:node-proxier role.
+	ProxyUser = "system:kube-proxy"
 	// NodesGroup holds every kubelet identity.
 	NodesGroup = "system:nodes"
 	// NodeUserPrefix prefixes a kubelet's user name: system:node:<node name>.

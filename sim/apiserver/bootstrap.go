@@ -91,11 +91,19 @@ func bootstrapPolicy() []runtime.Object {
 		cr("system:node", nodeRules()...),
 		// metrics-server's role, as its manifests install it.
 		cr("system:metrics-server", rule(read, "", "pods", "nodes", "namespaces", "configmaps"), rule([]string{"get"}, "", "nodes/metrics")),
+		// kube-proxy's role: it reads Services and EndpointSlices, and its Node.
+		cr("system:node-proxier",
+			rule([]string{"list", "watch"}, "", "services", "endpoints"),
+			rule(read, "", "nodes"),
+			rule([]string{"create", "update", "patch"}, "", "events"),
+			rule([]string{"list", "watch"}, "discovery.k8s.io", "endpointslices"),
+		),
 		cr("view", rule(read, "", "pods", "services", "endpoints", "configmaps", "namespaces", "nodes"), rule(read, "apps", "deployments", "replicasets", "daemonsets"), rule(read, "batch", "jobs")),
 		bind("cluster-admin", "cluster-admin", group(MastersGroup)),
 		bind("system:kube-scheduler", "system:kube-scheduler", user(SchedulerUser)),
 		bind("system:kube-controller-manager", "system:kube-controller-manager", user(ControllerManagerUser)),
 		bind("system:metrics-server", "system:metrics-server", user(MetricsServerUser)),
+		bind("system:node-proxier", "system:node-proxier", user(ProxyUser)),
 		// system:node is bound to no one: the Node authorizer grants its rules.
 		bind("system:node", "system:node"),
 	}

@@ -20,6 +20,7 @@ func TestComponentRoles(t *testing.T) {
 	}
 	cm := s.ClientFor(User{Name: ControllerManagerUser})
 	sched := s.ClientFor(User{Name: SchedulerUser})
+	proxy := s.ClientFor(User{Name: ProxyUser})
 	deploy := func(name string) runtime.Object {
 		one := int32(1)
 		lbl := map[string]string{"app": name}
@@ -64,6 +65,10 @@ func TestComponentRoles(t *testing.T) {
 			return err
 		}, false},
 		{"scheduler deletes pods (preemption)", func() error { _, err := sched.Delete("pods", "default", "p1", DeleteOptions{}); return err }, true},
+		{"kube-proxy lists endpointslices", func() error { _, err := proxy.List("endpointslices", "", Filter{}, false); return err }, true},
+		{"kube-proxy lists services", func() error { _, err := proxy.List("services", "", Filter{}, false); return err }, true},
+		{"kube-proxy lists pods", func() error { _, err := proxy.List("pods", "", Filter{}, false); return err }, false},
+		{"kube-proxy deletes pods", func() error { _, err := proxy.Delete("pods", "default", "web", DeleteOptions{}); return err }, false},
 	}
 	for _, tt := range tests {
 		err := tt.call()
