@@ -75,6 +75,15 @@ type Config struct {
 	// PodSyncRetry is how soon a pod whose sync failed (missing ConfigMap, bad profile) is
 	// synced again.
 	PodSyncRetry time.Duration
+	// Images are the image sizes and pull speed of the simulated runtime, which
+	// NewSimRuntimeFor applies.
+	Images ImageOptions
+	// SerializeImagePulls pulls one image at a time, the others waiting (upstream's
+	// serializeImagePulls; nil means true).
+	SerializeImagePulls *bool
+	// MaxParallelImagePulls caps concurrent pulls when SerializeImagePulls is false (nil
+	// or 0: no cap).
+	MaxParallelImagePulls *int32
 }
 
 // Kubelet is one node's agent.
@@ -89,6 +98,7 @@ type Kubelet struct {
 
 	pods       *informer.Informer
 	recorder   *events.Recorder
+	puller     *imagePuller
 	workers    map[string]*podWorker // by namespace/name
 	backoff    *backOff
 	ips        *ipAllocator
@@ -152,6 +162,7 @@ func (k *Kubelet) Start() error {
 	k.up = true
 	k.gen++
 	k.backoff = newBackOff(k.cfg.BackOffInitial, k.cfg.BackOffMax)
+	k.puller = newImagePuller(k)
 	if err := k.register(); err != nil {
 		k.up = false
 		return fmt.Errorf("kubelet %s: register: %w", k.name, err)

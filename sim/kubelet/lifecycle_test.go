@@ -14,6 +14,7 @@ import (
 	"github.com/orrery-sim/orrery/model"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/eventlog"
+	"github.com/orrery-sim/orrery/sim/events"
 	"github.com/orrery-sim/orrery/sim/kubelet"
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/simtest"
@@ -297,7 +298,9 @@ func TestUsageAndPodIPs(t *testing.T) {
 	a.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
 	b := profiled("b", "startup: 0s\ncpu: {spikes: {base: 100m, peak: 900m, every: 1m, for: 10s}}", corev1.RestartPolicyAlways)
 	h.apply(a, b)
-	h.loop.RunFor(firstStart + 50*time.Second)
+	// One pull at a time: b's pull of the image a's pull brought waits for it, then costs
+	// the registry round trip only, so b starts one registry latency after a.
+	h.loop.RunFor(firstStart + kubelet.DefaultRegistryLatency + 50*time.Second)
 	if pa, pb := h.pod("a"), h.pod("b"); pa.Status.PodIP != "10.244.1.2" || pb.Status.PodIP != "10.244.1.3" || pa.Status.HostIP != "192.168.0.10" || len(pa.Status.PodIPs) != 1 {
 		t.Fatalf("IPs a=%s b=%s host=%s", pa.Status.PodIP, pb.Status.PodIP, pa.Status.HostIP)
 	}
@@ -305,8 +308,8 @@ func TestUsageAndPodIPs(t *testing.T) {
 	if len(u) != 2 || u[0].Name != "a" || u[1].Name != "b" {
 		t.Fatalf("usage %+v", u)
 	}
-	if got := u[0].Containers[0].Usage; got.MilliCPU != 1000 || got.MemoryBytes != 50<<20 {
-		t.Fatalf("a: %+v, want cpu throttled at 1000m and 50Mi", got)
+	if got := u[0].Containers[0].Usage; got.MilliCPU != 1000 || got.MemoryBytes != 51<<20 {
+		t.Fatalf("a: %+v, want cpu throttled at 1000m and 51Mi", got)
 	}
 	if got := u[1].Containers[0].MilliCPU; got != 900 {
 		t.Fatalf("b at 50s: %dm, want the 900m spike", got)
@@ -386,14 +389,22 @@ func TestInitContainers(t *testing.T) {
 
 // harness is one kubelet on its own API server, with its runtime at hand.
 type harness struct {
-	t     *testing.T
-	loop  *loop.Loop
-	admin *apiserver.Client
-	rt    *kubelet.SimRuntime
-	k     *kubelet.Kubelet
+	t       *testing.T
+	loop    *loop.Loop
+	admin   *apiserver.Client
+	rt      *kubelet.SimRuntime
+	k       *kubelet.Kubelet
+	actions []eventlog.Entry
 }
 
 func newHarness(t *testing.T, n *corev1.Node) *harness {
+	t.Helper()
+	return newHarnessWith(t, kubelet.Config{Node: n})
+}
+
+// newHarnessWith starts the kubelet of cfg.Node on the simulated runtime NewSimRuntimeFor
+// builds from cfg.
+func newHarnessWith(t *testing.T, cfg kubelet.Config) *harness {
 	t.Helper()
 	l := loop.New(1)
 	log := eventlog.New(l.Elapsed)
@@ -401,12 +412,49 @@ func newHarness(t *testing.T, n *corev1.Node) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := kubelet.NewSimRuntime(l)
-	k := kubelet.New(l, log, api.ClientFor(apiserver.NodeUser(n.Name)), rt, kubelet.Config{Node: n})
+	rt := kubelet.NewSimRuntimeFor(l, cfg)
+	k := kubelet.New(l, log, api.ClientFor(apiserver.NodeUser(cfg.Node.Name)), rt, cfg)
+	h := &harness{t: t, loop: l, admin: api.ClientFor(apiserver.User{Name: apiserver.AdminUser, Groups: []string{apiserver.MastersGroup}}), rt: rt, k: k}
+	log.Subscribe(func(e *eventlog.Entry) {
+		if e.IsAction() {
+			h.actions = append(h.actions, *e)
+		}
+	})
 	if err := k.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, loop: l, admin: api.ClientFor(apiserver.User{Name: apiserver.AdminUser, Groups: []string{apiserver.MastersGroup}}), rt: rt, k: k}
+	return h
+}
+
+// started returns when the pod's containers started, in order.
+func (h *harness) started(pod string) []time.Duration {
+	var out []time.Duration
+	for _, e := range h.actions {
+		if e.Reason == kubelet.EventStarted && e.Name == pod {
+			out = append(out, e.At)
+		}
+	}
+	return out
+}
+
+// events returns the messages of the kubelet's events about the pod with reason.
+func (h *harness) events(pod, reason string) []string {
+	h.t.Helper()
+	res, err := h.admin.List("events", "default", apiserver.Filter{}, false)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var evs []*corev1.Event
+	for _, o := range res.Items {
+		if ev := o.(*corev1.Event); ev.InvolvedObject.Name == pod && ev.Reason == reason {
+			evs = append(evs, ev)
+		}
+	}
+	var out []string
+	for _, ev := range events.Sorted(evs) {
+		out = append(out, ev.Message)
+	}
+	return out
 }
 
 func (h *harness) apply(objs ...runtime.Object) {
@@ -432,7 +480,8 @@ func TestImagePullBackOff(t *testing.T) {
 	p := profiled("web", "", corev1.RestartPolicyAlways)
 	p.Spec.Containers[0].Image = "ghost:1"
 	h.apply(p)
-	h.loop.RunFor(firstStart + 500*time.Millisecond)
+	// The registry answers "not found" after its round trip.
+	h.loop.RunFor(apiserver.DefaultWatchLatency + kubelet.DefaultRegistryLatency + 500*time.Millisecond)
 	cs := status(t, h.pod("web"))
 	if cs.State.Waiting == nil || cs.State.Waiting.Reason != kubelet.ReasonErrImagePull {
 		t.Fatalf("after the failed pull: %+v", cs.State)

@@ -437,8 +437,8 @@ func (w *podWorker) pullImage(c *container) {
 	c.pulling = true
 	id := c.id
 	_ = k.recorder.Eventf(w.pod, corev1.EventTypeNormal, EventPulling, "Pulling image %q", img)
-	k.runtime.PullImage(img, func(size int64, err error) {
-		if !w.current() || c.id != id || !c.pulling || w.terminating {
+	k.puller.pull(img, func(size int64, err error, pulling time.Duration) {
+		if !w.current() || c.id != id || !c.pulling || w.terminating || w.terminal {
 			return
 		}
 		c.pulling = false
@@ -452,12 +452,9 @@ func (w *podWorker) pullImage(c *container) {
 			return
 		}
 		delete(k.backoff.entries, key)
-		took := k.clock.Now().Sub(now)
-		msg := fmt.Sprintf("Successfully pulled image %q in %v (%v including waiting)", img, took, took)
-		if size > 0 {
-			msg += fmt.Sprintf(". Image size: %d bytes.", size)
-		}
-		_ = k.recorder.Event(w.pod, corev1.EventTypeNormal, EventPulled, msg)
+		total := k.clock.Now().Sub(now)
+		_ = k.recorder.Eventf(w.pod, corev1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.",
+			img, pulling.Truncate(time.Millisecond), total.Truncate(time.Millisecond), size)
 		w.create(c)
 		w.queueStatus()
 	})

@@ -19,6 +19,10 @@ type Runtime interface {
 	// PullImage pulls the image; done receives the image's size in bytes (0 if unknown)
 	// or the pull's error.
 	PullImage(image string, done func(size int64, err error))
+	// Images lists the node's images in name order.
+	Images() []Image
+	// RemoveImage deletes an image from the node's image store.
+	RemoveImage(image string)
 	// StartContainer creates and starts a container; started is called when its process
 	// runs and exited when the process ends by itself (completion, crash, OOM kill).
 	StartContainer(cfg ContainerConfig, started func(), exited func(Exit))
@@ -73,6 +77,19 @@ type Usage struct {
 	MilliCPU int64
 	// MemoryBytes is the working set in bytes.
 	MemoryBytes int64
+	// DiskBytes is the container's local ephemeral storage: its writable layer, its logs
+	// and its share of emptyDir volumes.
+	DiskBytes int64
+}
+
+// Image is one image in the node's image store.
+type Image struct {
+	// Name is the reference the image was pulled (or preloaded) as.
+	Name string
+	// SizeBytes is its size on disk.
+	SizeBytes int64
+	// Since is when it arrived on the node.
+	Since time.Time
 }
 
 // ProbeType is the kind of a container probe.

@@ -2,7 +2,9 @@ package kubelet
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,8 +16,19 @@ import (
 // Simulated runtime latencies (defaults; a pod's usage profile overrides the start latency
 // and SIGTERM handling).
 const (
-	// DefaultImagePullLatency is how long pulling an absent image takes.
-	DefaultImagePullLatency = 2 * time.Second
+	// DefaultRegistryLatency is the fixed cost of every image pull: resolving the reference
+	// and fetching the manifest from the registry. It is all a pull of an image whose
+	// layers are already on the node costs (imagePullPolicy Always), and how soon a pull of
+	// an image absent from its registry fails.
+	DefaultRegistryLatency = time.Second
+	// DefaultPullBandwidth is how fast a node downloads and unpacks image layers, in bytes
+	// per second (50 MiB/s).
+	DefaultPullBandwidth = 50 << 20
+	// DefaultImageSize is the size of an image whose size is not configured (50 MiB).
+	DefaultImageSize = 50 << 20
+	// DefaultImagePullLatency is how long a cold pull of an image of the default size takes
+	// with the default latency and bandwidth: 2s.
+	DefaultImagePullLatency = DefaultRegistryLatency + DefaultImageSize*time.Second/DefaultPullBandwidth
 	// DefaultContainerStartLatency is how long creating and starting a container takes.
 	DefaultContainerStartLatency = 500 * time.Millisecond
 	// DefaultSIGTERMExitLatency is how long a process takes to exit after SIGTERM.
@@ -25,40 +38,109 @@ const (
 	OOMLookahead = time.Hour
 )
 
-// SimRuntime is a container runtime in virtual time: images take a fixed time to pull once
-// per node; containers start after their profile's startup time, exit after runFor, crash
-// as their profile says, are OOM-killed when their memory curve reaches their limit, and
-// answer probes and usage queries from their profile.
+// SimRuntime is a container runtime in virtual time. A pull takes the registry latency,
+// plus the image's size over the pull bandwidth when its layers are not on the node yet;
+// concurrent pulls of one image are one pull. Containers start after their profile's
+// startup time, exit after runFor, crash as their profile says, are OOM-killed when their
+// memory curve reaches their limit, and answer probes and usage queries (CPU, memory,
+// disk) from their profile.
 type SimRuntime struct {
 	clock      loop.Clock
-	images     map[string]bool
+	images     map[string]*Image
 	missing    map[string]bool
 	pulling    map[string][]func(int64, error)
 	containers map[string]*simContainer
 	gen        uint64
-	// PullLatency, StartLatency and TermLatency override the defaults when set.
-	PullLatency, StartLatency, TermLatency time.Duration
+	// PullLatency is every pull's fixed cost (DefaultRegistryLatency).
+	PullLatency time.Duration
+	// PullBandwidth is the layer download speed in bytes per second (DefaultPullBandwidth).
+	PullBandwidth int64
+	// ImageSizes gives images' sizes in bytes by the name pods use; others have
+	// DefaultImageSize.
+	ImageSizes map[string]int64
+	// DefaultImageSize is the size of images not in ImageSizes (DefaultImageSize).
+	DefaultImageSize int64
+	// StartLatency and TermLatency override the container start and SIGTERM exit defaults.
+	StartLatency, TermLatency time.Duration
 }
 
 type simContainer struct {
-	cfg       ContainerConfig
-	startedAt time.Time
-	running   bool
-	exited    *Exit
-	timers    []*loop.Timer
-	cpu, mem  *model.Series
-	cpuLimit  int64 // millicores, 0 = none
-	memLimit  int64 // bytes, 0 = none
+	cfg            ContainerConfig
+	startedAt      time.Time
+	running        bool
+	exited         *Exit
+	timers         []*loop.Timer
+	cpu, mem, disk *model.Series
+	cpuLimit       int64 // millicores, 0 = none
+	memLimit       int64 // bytes, 0 = none
 }
 
-// NewSimRuntime returns a simulated runtime with the given images already present.
+// NewSimRuntime returns a simulated runtime with the given images already present (with
+// their configured or default sizes).
 func NewSimRuntime(clock loop.Clock, images ...string) *SimRuntime {
-	r := &SimRuntime{clock: clock, images: map[string]bool{}, missing: map[string]bool{}, pulling: map[string][]func(int64, error){}, containers: map[string]*simContainer{},
-		PullLatency: DefaultImagePullLatency, StartLatency: DefaultContainerStartLatency, TermLatency: DefaultSIGTERMExitLatency}
+	r := &SimRuntime{clock: clock, images: map[string]*Image{}, missing: map[string]bool{}, pulling: map[string][]func(int64, error){}, containers: map[string]*simContainer{},
+		PullLatency: DefaultRegistryLatency, PullBandwidth: DefaultPullBandwidth, DefaultImageSize: DefaultImageSize,
+		StartLatency: DefaultContainerStartLatency, TermLatency: DefaultSIGTERMExitLatency}
 	for _, img := range images {
-		r.images[img] = true
+		r.images[img] = &Image{Name: img, Since: clock.Now()}
 	}
 	return r
+}
+
+// NewSimRuntimeFor returns the simulated runtime of cfg.Node: cfg.Images' sizes, pull
+// bandwidth and latency, and the node's status.images already present with their
+// sizeBytes.
+func NewSimRuntimeFor(clock loop.Clock, cfg Config) *SimRuntime {
+	r := NewSimRuntime(clock)
+	o := cfg.Images
+	if o.PullLatency > 0 {
+		r.PullLatency = o.PullLatency
+	}
+	if o.PullBandwidth > 0 {
+		r.PullBandwidth = o.PullBandwidth
+	}
+	if o.DefaultSize > 0 {
+		r.DefaultImageSize = o.DefaultSize
+	}
+	r.ImageSizes = o.Sizes
+	if cfg.Node != nil {
+		r.Preload(cfg.Node.Status.Images...)
+	}
+	return r
+}
+
+// Preload makes images present under each of their names, with their sizeBytes (the
+// configured or default size when 0).
+func (r *SimRuntime) Preload(images ...corev1.ContainerImage) {
+	for _, img := range images {
+		for _, name := range img.Names {
+			r.images[name] = &Image{Name: name, SizeBytes: img.SizeBytes, Since: r.clock.Now()}
+		}
+	}
+}
+
+// sizeOf is the image's size: as present on the node, configured, or the default.
+func (r *SimRuntime) sizeOf(image string) int64 {
+	if img := r.images[image]; img != nil && img.SizeBytes > 0 {
+		return img.SizeBytes
+	}
+	if s, ok := r.ImageSizes[image]; ok {
+		return s
+	}
+	return r.DefaultImageSize
+}
+
+// transferTime is how long downloading size bytes takes at the pull bandwidth, to the
+// nanosecond (0 without a bandwidth).
+func (r *SimRuntime) transferTime(size int64) time.Duration {
+	if r.PullBandwidth <= 0 || size <= 0 {
+		return 0
+	}
+	bw := uint64(r.PullBandwidth)
+	secs, rem := uint64(size)/bw, uint64(size)%bw
+	hi, lo := bits.Mul64(rem, uint64(time.Second))
+	frac, _ := bits.Div64(hi, lo, bw) // rem < bw, so the quotient fits
+	return time.Duration(secs)*time.Second + time.Duration(frac)
 }
 
 // MarkMissing makes pulls of the images fail, as for images absent from their registry.
@@ -79,29 +161,54 @@ func (r *SimRuntime) after(d time.Duration, fn func()) *loop.Timer {
 }
 
 // ImagePresent reports whether the image was pulled or preloaded.
-func (r *SimRuntime) ImagePresent(image string) bool { return r.images[image] }
+func (r *SimRuntime) ImagePresent(image string) bool { return r.images[image] != nil }
 
-// PullImage pulls an image once however many containers wait for it.
+// PullImage pulls an image: the registry latency, plus its size over the bandwidth when
+// it is not on the node yet; concurrent pulls of one image share one pull. An image
+// marked missing fails after the registry latency.
 func (r *SimRuntime) PullImage(image string, done func(int64, error)) {
 	waiting := r.pulling[image]
 	r.pulling[image] = append(waiting, done)
 	if len(waiting) > 0 {
 		return
 	}
-	r.after(r.PullLatency, func() {
+	d := r.PullLatency
+	if !r.missing[image] && r.images[image] == nil {
+		d += r.transferTime(r.sizeOf(image))
+	}
+	r.after(d, func() {
 		var err error
+		size := int64(0)
 		if r.missing[image] {
 			err = fmt.Errorf("rpc error: code = NotFound desc = failed to pull and unpack image %q: not found", image)
 		} else {
-			r.images[image] = true
+			size = r.sizeOf(image)
+			if r.images[image] == nil {
+				r.images[image] = &Image{Name: image, SizeBytes: size, Since: r.clock.Now()}
+			}
 		}
 		cbs := r.pulling[image]
 		delete(r.pulling, image)
 		for _, cb := range cbs {
-			cb(0, err)
+			cb(size, err)
 		}
 	})
 }
+
+// Images lists the images on the node in name order, with their sizes.
+func (r *SimRuntime) Images() []Image {
+	out := make([]Image, 0, len(r.images))
+	for name, img := range r.images {
+		i := *img
+		i.SizeBytes = r.sizeOf(name)
+		out = append(out, i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// RemoveImage deletes an image from the node.
+func (r *SimRuntime) RemoveImage(image string) { delete(r.images, image) }
 
 // StartContainer starts the container after its startup time and schedules its exit.
 func (r *SimRuntime) StartContainer(cfg ContainerConfig, started func(), exited func(Exit)) {
@@ -113,6 +220,11 @@ func (r *SimRuntime) StartContainer(cfg ContainerConfig, started func(), exited 
 	cpuRand := rand.New(rand.NewPCG(cfg.Rand.Uint64(), cfg.Rand.Uint64()))
 	memRand := rand.New(rand.NewPCG(cfg.Rand.Uint64(), cfg.Rand.Uint64()))
 	c := &simContainer{cfg: cfg, cpu: model.NewSeries(cfg.Profile.CPU, cpuRand), mem: model.NewSeries(cfg.Profile.Memory, memRand)}
+	if cfg.Profile.Disk != nil {
+		// Only a profile with a disk curve draws this stream, so profiles without one
+		// draw exactly as before.
+		c.disk = model.NewSeries(cfg.Profile.Disk, rand.New(rand.NewPCG(cfg.Rand.Uint64(), cfg.Rand.Uint64())))
+	}
 	if lim, ok := cfg.Container.Resources.Limits[corev1.ResourceCPU]; ok {
 		c.cpuLimit = lim.MilliValue()
 	}
@@ -265,6 +377,9 @@ func (r *SimRuntime) Usage(id string) (Usage, bool) {
 	}
 	elapsed := r.clock.Now().Sub(c.startedAt)
 	u := Usage{MilliCPU: c.cpu.At(elapsed), MemoryBytes: c.mem.At(elapsed)}
+	if c.disk != nil {
+		u.DiskBytes = c.disk.At(elapsed)
+	}
 	if c.cpuLimit > 0 && u.MilliCPU > c.cpuLimit {
 		u.MilliCPU = c.cpuLimit
 	}
