@@ -97,7 +97,8 @@ func Sample(arrivals []Arrival, fraction float64, r *rand.Rand) ([]Arrival, erro
 
 // Inflate adds ceil(n×ratio)−n clones of arrivals picked uniformly with replacement from
 // r, as the OpenB paper's simulator inflates a workload (WorkloadInflationRatio). A clone
-// of pod P is named P-clone-I (I counting from 0) and keeps P's arrival time and lifetime.
+// of pod P is named P-clone-I (I counting from 0), is annotated orrery.dev/trace-id: P,
+// and keeps P's arrival time and lifetime.
 // The result is sorted.
 func Inflate(arrivals []Arrival, ratio float64, r *rand.Rand) ([]Arrival, error) {
 	if !(ratio >= 1) || math.IsInf(ratio, 0) {
@@ -113,6 +114,10 @@ func Inflate(arrivals []Arrival, ratio float64, r *rand.Rand) ([]Arrival, error)
 		src := arrivals[r.IntN(n)]
 		pod := src.Pod.DeepCopy()
 		pod.Name = fmt.Sprintf("%s-clone-%d", src.Pod.Name, i)
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		pod.Annotations[AnnotationTraceID] = src.Pod.Name
 		out = append(out, Arrival{At: src.At, Pod: pod, Lifetime: src.Lifetime})
 	}
 	Sort(out)
