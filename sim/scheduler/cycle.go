@@ -86,7 +86,7 @@ func (s *Scheduler) scheduleOne(qp *queuedPod) {
 func (s *Scheduler) feasibleNodes(prof *Profile, state *framework.CycleState, pod *corev1.Pod, rec *Decision) ([]*framework.NodeInfo, framework.NodeToStatus, error) {
 	if nn := pod.Status.NominatedNodeName; nn != "" {
 		if ni, ok := s.NodeInfo(nn); ok {
-			if st := s.filterNode(prof, state, pod, ni); st.IsSuccess() {
+			if st := s.filterNode(activeFilters(prof, state, nil), state, pod, ni); st.IsSuccess() {
 				if rec != nil {
 					rec.Filter = append(rec.Filter, FilterVerdict{Node: nn, Fits: true})
 				}
@@ -146,13 +146,13 @@ func (s *Scheduler) filterByExtenders(pod *corev1.Pod, feasible []*framework.Nod
 // filterNode runs the filters on a node as if the pods nominated to it with a priority at
 // least the pod's were already there, so that the room preemption made for them is kept
 // (upstream runs the filters with and without them; Orrery keeps the stricter pass).
-func (s *Scheduler) filterNode(prof *Profile, state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
+func (s *Scheduler) filterNode(filters []framework.FilterPlugin, state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
 	if len(s.nominated) == 0 {
-		return runFilters(prof, state, pod, ni)
+		return runFilters(filters, state, pod, ni)
 	}
 	set := s.nominated[ni.Name()]
 	if len(set) == 0 {
-		return runFilters(prof, state, pod, ni)
+		return runFilters(filters, state, pod, ni)
 	}
 	prio := corev1helpers.PodPriority(pod)
 	self := pod.Namespace + "/" + pod.Name
@@ -173,24 +173,37 @@ func (s *Scheduler) filterNode(prof *Profile, state *framework.CycleState, pod *
 		with.AddPod(k, pi)
 	}
 	if with == nil {
-		return runFilters(prof, state, pod, ni)
+		return runFilters(filters, state, pod, ni)
 	}
-	return runFilters(prof, state, pod, with)
+	return runFilters(filters, state, pod, with)
 }
 
-// runFilters runs the filter plugins on one node, stopping at the first rejection; plugins
-// whose PreFilter returned Skip are not called.
-func runFilters(prof *Profile, state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
-	skip := state.SkipFilter
-	for i, f := range prof.Filter {
-		if skip != nil && skip[i] {
-			continue
-		}
+// runFilters runs the filter plugins on one node, stopping at the first rejection; filters
+// are the profile's less those whose PreFilter returned Skip (see activeFilters).
+func runFilters(filters []framework.FilterPlugin, state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) *framework.Status {
+	for _, f := range filters {
 		if st := f.Filter(state, pod, ni); !st.IsSuccess() {
 			return st.WithPlugin(f.Name())
 		}
 	}
 	return nil
+}
+
+// activeFilters returns the profile's filter plugins less those skipped this cycle, so that
+// the per-node loop does not test the skips again on every node. buf, if not nil, is
+// reused for the result.
+func activeFilters(prof *Profile, state *framework.CycleState, buf []framework.FilterPlugin) []framework.FilterPlugin {
+	skip := state.SkipFilter
+	if skip == nil {
+		return prof.Filter
+	}
+	out := buf[:0]
+	for i, f := range prof.Filter {
+		if !skip[i] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // filterIndex and scoreIndex find a plugin in the profile's Filter and Score lists by
@@ -342,10 +355,14 @@ func (s *Scheduler) findNodesThatFit(prof *Profile, state *framework.CycleState,
 	defer func() { s.bufFeasible = feasible[:0] }()
 	var statuses framework.NodeToStatus
 	processed := 0
+	filters := activeFilters(prof, state, s.bufFilters)
+	if len(filters) > 0 && &filters[0] != &prof.Filter[0] {
+		s.bufFilters = filters[:0]
+	}
 	for i := 0; i < n && len(feasible) < want; i++ {
 		ni := s.nodeOrder[(s.nextStartNodeIndex+i)%n]
 		processed++
-		st := s.filterNode(prof, state, pod, ni)
+		st := s.filterNode(filters, state, pod, ni)
 		if rec != nil {
 			v := FilterVerdict{Node: ni.Name(), Fits: st.IsSuccess()}
 			if !v.Fits {
@@ -479,22 +496,33 @@ func (s *Scheduler) prioritizeByExtenders(pod *corev1.Pod, nodes []*framework.No
 	}
 }
 
-// selectHost picks the highest total score; ties are broken by reservoir sampling from the
-// scheduler's seeded stream, as upstream breaks them at random.
+// selectHost picks the highest total score; among equal best scores it picks one uniformly
+// from the scheduler's seeded stream, as upstream breaks ties at random. Upstream samples a
+// reservoir (one draw per tie); one draw over the count of ties gives the same uniform
+// choice at a cost that does not grow with the ties.
 func (s *Scheduler) selectHost(nodes []*framework.NodeInfo, scores []int64) *framework.NodeInfo {
-	best, count := 0, 1
-	for i := 1; i < len(nodes); i++ {
+	best, count := scores[0], 1
+	for _, sc := range scores[1:len(nodes)] {
 		switch {
-		case scores[i] > scores[best]:
-			best, count = i, 1
-		case scores[i] == scores[best]:
+		case sc > best:
+			best, count = sc, 1
+		case sc == best:
 			count++
-			if s.rand.IntN(count) == 0 {
-				best = i
-			}
 		}
 	}
-	return nodes[best]
+	pick := 0
+	if count > 1 {
+		pick = s.rand.IntN(count)
+	}
+	for i, sc := range scores[:len(nodes)] {
+		if sc == best {
+			if pick == 0 {
+				return nodes[i]
+			}
+			pick--
+		}
+	}
+	return nodes[0] // unreachable: best is one of the scores
 }
 
 // failed records a failed attempt: the FailedScheduling action, the PodScheduled=False

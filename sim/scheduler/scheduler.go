@@ -101,6 +101,7 @@ type Scheduler struct {
 	nodeInfoSlab []framework.NodeInfo
 	// Buffers reused by every cycle (a cycle never outlives the next one's start).
 	bufFeasible []*framework.NodeInfo
+	bufFilters  []framework.FilterPlugin
 	bufTotal    []int64
 	bufScores   []framework.NodeScore
 	// affinity caches the AffinityLister lists until a pod with affinity comes or goes.
@@ -531,7 +532,7 @@ func (s *Scheduler) RunFilters(state *framework.CycleState, pod *corev1.Pod, ni 
 	if !ok {
 		return framework.NewStatus(framework.Error, "no profile for scheduler "+pod.Spec.SchedulerName)
 	}
-	return s.filterNode(prof, state, pod, ni)
+	return s.filterNode(activeFilters(prof, state, nil), state, pod, ni)
 }
 
 // PodDisruptionBudgets lists the PDBs in the scheduler's cache, in namespace/name order.

@@ -83,6 +83,11 @@ type PodInfo struct {
 func NewPodInfo(pod *corev1.Pod) *PodInfo {
 	pi := &PodInfo{Pod: pod}
 	pi.Requests = NewResource(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
+	if requestsCPUAndMemory(pod) {
+		// The defaults replace only missing requests: there are none.
+		pi.NonZero = pi.Requests
+		return pi
+	}
 	nz := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{
 		NonMissingContainerRequests: corev1.ResourceList{
 			corev1.ResourceCPU:    *resource.NewMilliQuantity(DefaultMilliCPURequest, resource.DecimalSI),
@@ -91,6 +96,24 @@ func NewPodInfo(pod *corev1.Pod) *PodInfo {
 	})
 	pi.NonZero = NewResource(nz)
 	return pi
+}
+
+// requestsCPUAndMemory reports whether every container and init container of the pod
+// requests both cpu and memory, so that the scoring defaults for missing requests change
+// nothing.
+func requestsCPUAndMemory(pod *corev1.Pod) bool {
+	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range cs {
+			r := cs[i].Resources.Requests
+			if _, ok := r[corev1.ResourceCPU]; !ok {
+				return false
+			}
+			if _, ok := r[corev1.ResourceMemory]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // podInfoKey is the CycleState key of the cycle's PodInfo.

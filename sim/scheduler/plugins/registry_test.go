@@ -39,6 +39,10 @@ func TestNodesScorersAgreeWithScore(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		n := fake.Node(fmt.Sprintf("n%d", i), nil)
 		n.Status.Allocatable = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(fmt.Sprintf("%d", 2+i)), corev1.ResourceMemory: resource.MustParse(fmt.Sprintf("%dGi", 4+3*i)), corev1.ResourcePods: resource.MustParse("110")}
+		if i == 4 {
+			// A node without memory: the scorers leave the resource out.
+			n.Status.Allocatable[corev1.ResourceMemory] = resource.MustParse("0")
+		}
 		if i%2 == 1 {
 			n.Spec.Taints = []corev1.Taint{{Key: "soft", Value: "x", Effect: corev1.TaintEffectPreferNoSchedule}}
 		}
@@ -62,7 +66,11 @@ func TestNodesScorersAgreeWithScore(t *testing.T) {
 		if fa, ok := argsList[0].(*configv1.NodeResourcesFitArgs); ok {
 			most := fa.DeepCopy()
 			most.ScoringStrategy = &configv1.ScoringStrategy{Type: configv1.MostAllocated}
-			argsList = append(argsList, most)
+			weighted := most.DeepCopy()
+			weighted.ScoringStrategy.Resources = []configv1.ResourceSpec{{Name: "cpu", Weight: 3}, {Name: "memory", Weight: 1}}
+			least := fa.DeepCopy()
+			least.ScoringStrategy = &configv1.ScoringStrategy{Type: configv1.LeastAllocated, Resources: []configv1.ResourceSpec{{Name: "memory", Weight: 2}, {Name: "cpu", Weight: 5}}}
+			argsList = append(argsList, most, weighted, least)
 		}
 		for _, args := range argsList {
 			if args != nil {
@@ -97,7 +105,7 @@ func TestNodesScorersAgreeWithScore(t *testing.T) {
 			}
 		}
 	}
-	if checked < 4 {
-		t.Errorf("checked %d plugin configurations, want NodeResourcesFit (2), BalancedAllocation and TaintToleration", checked)
+	if checked < 6 {
+		t.Errorf("checked %d plugin configurations, want NodeResourcesFit (4), BalancedAllocation and TaintToleration", checked)
 	}
 }

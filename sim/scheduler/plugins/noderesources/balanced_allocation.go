@@ -104,14 +104,36 @@ func (ba *BalancedAllocation) ScoreNodes(state *framework.CycleState, pod *corev
 		v, _ = state.Read(balancedAllocationPreScoreStateKey)
 	}
 	s := v.(*balancedPreScoreState)
-	for i, n := range nodes {
-		if s.skip {
+	if s.skip {
+		for i := range nodes {
 			scores[i].Score = 0
-			continue
 		}
+		return nil
+	}
+	if isCPUMemory(ba.resources) {
+		scoreCPUMemoryBalance(nodes, s.podRequests[0], s.podRequests[1], scores)
+		return nil
+	}
+	for i, n := range nodes {
 		scores[i].Score = ba.score(n, s.podRequests)
 	}
 	return nil
+}
+
+// scoreCPUMemoryBalance is score for the default resources, cpu and memory, reading the
+// node's fields directly: the same float arithmetic (|f1 - f2| / 2 for two fractions, 0
+// for one) without the per-resource dispatch.
+func scoreCPUMemoryBalance(nodes []*framework.NodeInfo, cpuReq, memReq int64, scores []framework.NodeScore) {
+	for i, n := range nodes {
+		std := 0.0
+		cpuAlloc, memAlloc := n.Allocatable.MilliCPU, n.Allocatable.Memory
+		if cpuAlloc != 0 && memAlloc != 0 {
+			fc := min(float64(n.Requested.MilliCPU+cpuReq)/float64(cpuAlloc), 1)
+			fm := min(float64(n.Requested.Memory+memReq)/float64(memAlloc), 1)
+			std = math.Abs((fc - fm) / 2)
+		}
+		scores[i].Score = int64((1 - std) * float64(framework.MaxNodeScore))
+	}
 }
 
 func (ba *BalancedAllocation) fraction(n *framework.NodeInfo, i int, podRequests []int64) (float64, bool) {

@@ -320,8 +320,39 @@ func (f *Fit) ScoreNodes(state *framework.CycleState, pod *corev1.Pod, nodes []*
 		v, _ = state.Read(preScoreStateKey)
 	}
 	reqs := v.(*preScoreState).podRequests
+	if isCPUMemory(f.resources) && f.strategy != strategyRequestedToCapacityRatio {
+		f.scoreCPUMemory(nodes, reqs[0], reqs[1], scores)
+		return nil
+	}
 	for i, n := range nodes {
 		scores[i].Score = f.score(n, reqs)
 	}
 	return nil
+}
+
+// scoreCPUMemory is score for the default resources, cpu then memory, with the
+// LeastAllocated or MostAllocated strategy, reading the node's fields directly: the same
+// arithmetic without the per-resource dispatch, for the scheduler's hottest loop.
+func (f *Fit) scoreCPUMemory(nodes []*framework.NodeInfo, cpuReq, memReq int64, scores []framework.NodeScore) {
+	scorer := leastRequestedScore
+	if f.strategy == strategyMostAllocated {
+		scorer = mostRequestedScore
+	}
+	wCPU, wMem := f.resources[0].weight, f.resources[1].weight
+	for i, n := range nodes {
+		var nodeScore, weightSum int64
+		if alloc := n.Allocatable.MilliCPU; alloc != 0 {
+			nodeScore += scorer(n.NonZeroRequested.MilliCPU+cpuReq, alloc) * wCPU
+			weightSum += wCPU
+		}
+		if alloc := n.Allocatable.Memory; alloc != 0 {
+			nodeScore += scorer(n.NonZeroRequested.Memory+memReq, alloc) * wMem
+			weightSum += wMem
+		}
+		if weightSum == 0 {
+			scores[i].Score = 0
+			continue
+		}
+		scores[i].Score = nodeScore / weightSum
+	}
 }

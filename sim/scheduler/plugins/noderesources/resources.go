@@ -77,6 +77,12 @@ func newScoredResources(specs []ResourceWeight) []scoredResource {
 	return out
 }
 
+// isCPUMemory reports whether the scored resources are exactly cpu then memory (the
+// default), for which the scorers have a direct path.
+func isCPUMemory(resources []scoredResource) bool {
+	return len(resources) == 2 && resources[0].kind == kindCPU && resources[1].kind == kindMemory
+}
+
 // amount is how much of r a Resource holds (cpu in millicores).
 func amount(res *framework.Resource, r *scoredResource) int64 {
 	switch r.kind {
