@@ -21,9 +21,13 @@ import (
 type Client struct {
 	s     *Server
 	token string
+	node  string // the node the requests come from ("" = the control plane's network)
 }
 
 func (c *Client) user() (User, error) {
+	if err := c.s.reachable(c.node); err != nil {
+		return User{}, err
+	}
 	u, ok := c.s.authn.authenticate(c.token)
 	if !ok {
 		return User{}, apierrors.NewUnauthorized("Unauthorized")
@@ -32,7 +36,13 @@ func (c *Client) user() (User, error) {
 }
 
 // User returns the identity the client authenticates as.
-func (c *Client) User() (User, error) { return c.user() }
+func (c *Client) User() (User, error) {
+	u, ok := c.s.authn.authenticate(c.token)
+	if !ok {
+		return User{}, apierrors.NewUnauthorized("Unauthorized")
+	}
+	return u, nil
+}
 
 // Create creates obj (its namespace defaults to "default") and returns the stored object.
 func (c *Client) Create(obj runtime.Object) (runtime.Object, error) {
@@ -153,7 +163,7 @@ func (c *Client) Watch(resource, namespace string, f Filter, resourceVersion int
 	if err != nil {
 		return Watch{}, err
 	}
-	return c.s.addWatcher(k, namespace, f, resourceVersion, fn)
+	return c.s.addWatcher(k, namespace, c.node, f, resourceVersion, fn)
 }
 
 // Patch applies a JSON merge patch (types.MergePatchType) or a strategic merge patch

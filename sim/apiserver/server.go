@@ -53,6 +53,10 @@ type Server struct {
 	lastDelivery time.Time
 	watcherSeq   uint64
 	admission    []admissionPlugin
+	// cut are the nodes cut off from the control plane; heldBy their watchers holding
+	// events until they reconnect.
+	cut    map[string]bool
+	heldBy map[string][]*watcher
 }
 
 // New returns an API server over a fresh store, with the bootstrap namespaces, RBAC policy

@@ -58,6 +58,8 @@ type watcher struct {
 	filter  Filter
 	fn      func(WatchEvent)
 	stopped bool
+	node    string       // the watching client's node
+	held    []WatchEvent // events kept while the node is cut off
 }
 
 // Watch is a running watch; Stop ends it (events already in flight are dropped).
@@ -171,14 +173,18 @@ func (s *Server) deliver(ds []delivery) {
 	s.lastDelivery = at
 	s.clock.At(at, func() {
 		for _, d := range ds {
-			if !d.w.stopped {
+			switch {
+			case d.w.stopped:
+			case s.cut[d.w.node] && d.w.node != "":
+				s.hold(d.w, d.ev)
+			default:
 				d.w.fn(d.ev)
 			}
 		}
 	})
 }
 
-func (s *Server) addWatcher(k *model.Kind, ns string, f Filter, fromRV int64, fn func(WatchEvent)) (Watch, error) {
+func (s *Server) addWatcher(k *model.Kind, ns, node string, f Filter, fromRV int64, fn func(WatchEvent)) (Watch, error) {
 	if (f.NodeName != "" || f.Unassigned) && k.Resource != "pods" {
 		return Watch{}, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: spec.nodeName (resource %s)", k.Resource))
 	}
@@ -187,7 +193,7 @@ func (s *Server) addWatcher(k *model.Kind, ns string, f Filter, fromRV int64, fn
 		return Watch{}, err
 	}
 	s.watcherSeq++
-	w := &watcher{rw: rw, id: s.watcherSeq, ns: ns, filter: f, fn: fn}
+	w := &watcher{rw: rw, id: s.watcherSeq, ns: ns, filter: f, fn: fn, node: node}
 	// Replay what happened after fromRV from the store's history before going live.
 	if fromRV > 0 && fromRV < s.store.Rev() {
 		var replay []delivery
