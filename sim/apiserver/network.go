@@ -76,6 +76,9 @@ func (s *Server) CutOffNodes() []string {
 	return out
 }
 
+// IsCutOff reports whether the node is cut off from the control plane.
+func (s *Server) IsCutOff(node string) bool { return s.cut[node] }
+
 // reachable returns the error of a request from node, or nil when it gets through.
 func (s *Server) reachable(node string) error {
 	if node != "" && s.cut[node] {
