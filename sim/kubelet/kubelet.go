@@ -29,6 +29,7 @@ package kubelet
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -84,6 +85,14 @@ type Config struct {
 	// MaxParallelImagePulls caps concurrent pulls when SerializeImagePulls is false (nil
 	// or 0: no cap).
 	MaxParallelImagePulls *int32
+	// EvictionHard are the hard eviction thresholds, signal → quantity or percentage
+	// (upstream's evictionHard); nil means DefaultEvictionHard, an empty map none.
+	EvictionHard map[string]string
+	// EvictionPressureTransitionPeriod is how long a pressure condition stays after its
+	// signal last crossed a threshold.
+	EvictionPressureTransitionPeriod time.Duration
+	// EvictionMonitoringInterval is how often the eviction manager observes the node.
+	EvictionMonitoringInterval time.Duration
 }
 
 // Kubelet is one node's agent.
@@ -99,6 +108,7 @@ type Kubelet struct {
 	pods       *informer.Informer
 	recorder   *events.Recorder
 	puller     *imagePuller
+	eviction   *evictionManager
 	workers    map[string]*podWorker // by namespace/name
 	backoff    *backOff
 	ips        *ipAllocator
@@ -130,6 +140,15 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, rt Runti
 	if cfg.PodSyncRetry <= 0 {
 		cfg.PodSyncRetry = DefaultPodSyncRetry
 	}
+	if cfg.EvictionHard == nil {
+		cfg.EvictionHard = DefaultEvictionHard()
+	}
+	if cfg.EvictionPressureTransitionPeriod <= 0 {
+		cfg.EvictionPressureTransitionPeriod = DefaultEvictionPressureTransitionPeriod
+	}
+	if cfg.EvictionMonitoringInterval <= 0 {
+		cfg.EvictionMonitoringInterval = DefaultEvictionMonitoringInterval
+	}
 	name := cfg.Node.Name
 	return &Kubelet{clock: clock, log: log, client: client, runtime: rt, cfg: cfg, name: name, user: apiserver.NodeUserPrefix + name,
 		recorder: events.New(clock, client, "kubelet", name), workers: map[string]*podWorker{}, ips: newIPAllocator(cfg.Node.Spec.PodCIDR)}
@@ -159,10 +178,15 @@ func (k *Kubelet) Start() error {
 	if k.up {
 		return nil
 	}
+	thresholds, err := parseThresholds(k.cfg.EvictionHard)
+	if err != nil {
+		return fmt.Errorf("kubelet %s: %w", k.name, err)
+	}
 	k.up = true
 	k.gen++
 	k.backoff = newBackOff(k.cfg.BackOffInitial, k.cfg.BackOffMax)
 	k.puller = newImagePuller(k)
+	k.eviction = newEvictionManager(k, thresholds)
 	if err := k.register(); err != nil {
 		k.up = false
 		return fmt.Errorf("kubelet %s: register: %w", k.name, err)
@@ -178,6 +202,7 @@ func (k *Kubelet) Start() error {
 		k.up = false
 		return fmt.Errorf("kubelet %s: %w", k.name, err)
 	}
+	k.eviction.run()
 	k.log.Action(k.user, "Starting", "nodes", "", k.name, "Starting kubelet.")
 	return nil
 }
@@ -196,16 +221,46 @@ func (k *Kubelet) Crash() {
 	k.ips.reset()
 }
 
+// Node condition reasons and the node events of their transitions, as upstream's kubelet.
+const (
+	ReasonKubeletHasSufficientMemory   = "KubeletHasSufficientMemory"
+	ReasonKubeletHasInsufficientMemory = "KubeletHasInsufficientMemory"
+	ReasonKubeletHasNoDiskPressure     = "KubeletHasNoDiskPressure"
+	ReasonKubeletHasDiskPressure       = "KubeletHasDiskPressure"
+	ReasonKubeletHasSufficientPID      = "KubeletHasSufficientPID"
+	ReasonKubeletHasInsufficientPID    = "KubeletHasInsufficientPID"
+)
+
+// nodeConditionEvent names the node event of a pressure condition's reason ("" for
+// others).
+func nodeConditionEvent(reason string) string {
+	switch reason {
+	case ReasonKubeletHasSufficientMemory, ReasonKubeletHasNoDiskPressure, ReasonKubeletHasSufficientPID,
+		ReasonKubeletHasInsufficientMemory, ReasonKubeletHasDiskPressure, ReasonKubeletHasInsufficientPID:
+		return "Node" + strings.TrimPrefix(reason, "Kubelet")
+	}
+	return ""
+}
+
+// readyConditions are the node conditions the kubelet reports now: the eviction manager's
+// pressure conditions and Ready.
 func (k *Kubelet) readyConditions(now metav1.Time) []corev1.NodeCondition {
 	c := func(t corev1.NodeConditionType, s corev1.ConditionStatus, reason, msg string) corev1.NodeCondition {
 		return corev1.NodeCondition{Type: t, Status: s, Reason: reason, Message: msg, LastHeartbeatTime: now, LastTransitionTime: now}
 	}
-	return []corev1.NodeCondition{
-		c(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-		c(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-		c(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-		c(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
+	memory := c(corev1.NodeMemoryPressure, corev1.ConditionFalse, ReasonKubeletHasSufficientMemory, "kubelet has sufficient memory available")
+	if k.eviction.hasCondition(corev1.NodeMemoryPressure) {
+		memory = c(corev1.NodeMemoryPressure, corev1.ConditionTrue, ReasonKubeletHasInsufficientMemory, "kubelet has insufficient memory available")
 	}
+	disk := c(corev1.NodeDiskPressure, corev1.ConditionFalse, ReasonKubeletHasNoDiskPressure, "kubelet has no disk pressure")
+	if k.eviction.hasCondition(corev1.NodeDiskPressure) {
+		disk = c(corev1.NodeDiskPressure, corev1.ConditionTrue, ReasonKubeletHasDiskPressure, "kubelet has disk pressure")
+	}
+	pid := c(corev1.NodePIDPressure, corev1.ConditionFalse, ReasonKubeletHasSufficientPID, "kubelet has sufficient PID available")
+	if k.eviction.hasCondition(corev1.NodePIDPressure) {
+		pid = c(corev1.NodePIDPressure, corev1.ConditionTrue, ReasonKubeletHasInsufficientPID, "kubelet has insufficient PID available")
+	}
+	return []corev1.NodeCondition{memory, disk, pid, c(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status")}
 }
 
 // register creates the Node, or on restart brings the existing one's status up to date.
@@ -249,6 +304,7 @@ func (k *Kubelet) postStatus(force bool) error {
 	}
 	want := k.readyConditions(now)
 	changed := false
+	var transitions []string // node events of pressure conditions that changed
 	for i := range want {
 		found := false
 		for j := range next.Status.Conditions {
@@ -259,6 +315,9 @@ func (k *Kubelet) postStatus(force bool) error {
 			found = true
 			if cur.Status != want[i].Status || cur.Reason != want[i].Reason {
 				changed = true
+				if ev := nodeConditionEvent(want[i].Reason); ev != "" && cur.Status != corev1.ConditionUnknown {
+					transitions = append(transitions, ev)
+				}
 				*cur = want[i]
 			} else {
 				cur.LastHeartbeatTime = now
@@ -279,6 +338,11 @@ func (k *Kubelet) postStatus(force bool) error {
 		return err
 	}
 	k.lastStatus = k.clock.Now()
+	for _, ev := range transitions {
+		msg := fmt.Sprintf("Node %s status is now: %s", k.name, ev)
+		_ = k.recorder.Event(k.cfg.Node, corev1.EventTypeNormal, ev, msg)
+		k.log.Action(k.user, ev, "nodes", "", k.name, msg)
+	}
 	return nil
 }
 

@@ -7,14 +7,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/orrery-sim/orrery/model"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/informer"
 	"github.com/orrery-sim/orrery/sim/loop"
-	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 )
 
 // Container state reasons, as upstream's kubelet reports them.
@@ -113,9 +111,16 @@ type podWorker struct {
 
 	terminating    bool // being deleted
 	terminal       bool // reached Succeeded or Failed
+	evicted        *eviction
 	stopped        bool // deleted and every container gone
 	wasInitialized bool
 	flushQueued    bool
+}
+
+// eviction is why the eviction manager failed a pod.
+type eviction struct {
+	message    string
+	disruption bool // the pod gets the DisruptionTarget condition
 }
 
 func (w *podWorker) current() bool { return w.k.up && w.k.workers[w.key] == w }
@@ -211,54 +216,6 @@ func (w *podWorker) update(pod *corev1.Pod) {
 	}
 	w.parsed, w.hasAnnotation, w.annotation = true, ok, a
 	w.profile, w.profileErr = model.PodProfile(pod.Annotations)
-}
-
-// admit checks the pod fits the node next to the pods already admitted, as the kubelet's
-// admission does; it returns upstream's reason (OutOfcpu, ...) and message on rejection.
-func (k *Kubelet) admit(pod *corev1.Pod) (string, string) {
-	alloc := framework.NewResource(k.allocatable())
-	var used framework.Resource
-	n := int64(0)
-	k.pods.Range(func(obj runtime.Object) bool {
-		p := obj.(*corev1.Pod)
-		if w := k.workers[informer.Key(p)]; p.UID != pod.UID && w != nil && w.uid == p.UID && !w.terminal {
-			pi := framework.NewPodInfo(p)
-			used.AddResource(&pi.Requests, 1)
-			n++
-		}
-		return true
-	})
-	req := framework.NewPodInfo(pod).Requests
-	if alloc.AllowedPodNumber > 0 && n+1 > alloc.AllowedPodNumber {
-		return "OutOfpods", fmt.Sprintf("Node didn't have enough resource: pods, requested: 1, used: %d, capacity: %d", n, alloc.AllowedPodNumber)
-	}
-	check := func(name string, r, u, c int64) (string, string) {
-		if r > 0 && r > c-u {
-			return "OutOf" + name, fmt.Sprintf("Pod was rejected: Node didn't have enough resource: %s, requested: %d, used: %d, capacity: %d", name, r, u, c)
-		}
-		return "", ""
-	}
-	if reason, msg := check("cpu", req.MilliCPU, used.MilliCPU, alloc.MilliCPU); reason != "" {
-		return reason, msg
-	}
-	return check("memory", req.Memory, used.Memory, alloc.Memory)
-}
-
-func (k *Kubelet) allocatable() corev1.ResourceList {
-	if k.cfg.Node.Status.Allocatable != nil {
-		return k.cfg.Node.Status.Allocatable
-	}
-	return k.cfg.Node.Status.Capacity
-}
-
-func (k *Kubelet) reject(pod *corev1.Pod, reason, msg string) {
-	next := pod.DeepCopy()
-	next.Status.Phase = corev1.PodFailed
-	next.Status.Reason = reason
-	next.Status.Message = msg
-	_, _ = k.client.UpdateStatus(next)
-	_ = k.recorder.Event(pod, corev1.EventTypeWarning, reason, msg)
-	k.log.Action(k.user, reason, "pods", pod.Namespace, pod.Name, msg)
 }
 
 // sync starts what should run next: init containers in order, then the containers, each
@@ -625,6 +582,22 @@ func (w *podWorker) stopRetries() {
 		c.retry.Stop()
 		c.retry = nil
 	}
+}
+
+// evict fails the pod with reason Evicted: its containers are killed with the eviction
+// grace period and never restart.
+func (w *podWorker) evict(message string, disruption bool) {
+	w.evicted = &eviction{message: message, disruption: disruption}
+	w.terminal = true
+	w.stopRetries()
+	for _, c := range w.all() {
+		if c.phase == cRunning || c.creating || c.stopping != nil {
+			w.kill(c, EvictionGracePeriod, fmt.Sprintf("Stopping container %s", c.spec.Name), func() { w.queueStatus() })
+		}
+		c.pulling = false
+	}
+	w.k.ips.release(w.ip)
+	w.queueStatus()
 }
 
 // terminate stops a pod being deleted within its grace period, writes its final status

@@ -192,6 +192,13 @@ func (w *podWorker) fillStatus(s *corev1.PodStatus) {
 		s.ContainerStatuses = append(s.ContainerStatuses, w.containerStatus(c))
 	}
 	phase := w.phase()
+	if w.evicted != nil {
+		phase = corev1.PodFailed
+		s.Reason, s.Message = ReasonEvicted, w.evicted.message
+		if w.evicted.disruption {
+			setCondition(s, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: ReasonTerminationByKubelet, Message: w.evicted.message}, now)
+		}
+	}
 	s.Phase = phase
 
 	sandbox := corev1.ConditionFalse
