@@ -55,6 +55,9 @@ type Config struct {
 	// SchedulerConfig is a decoded KubeSchedulerConfiguration: its profiles (unless
 	// Profiles is set) and its HTTP extenders.
 	SchedulerConfig *configv1.KubeSchedulerConfiguration
+	// Traffic, when set, runs kube-proxy on every node and sends request streams to
+	// Services (see package proxy); nil runs neither.
+	Traffic *TrafficConfig
 }
 
 // disabled reports whether the named controller is switched off.
@@ -93,6 +96,7 @@ type Cluster struct {
 	Metrics   *metricsserver.Server
 	kubelets  map[string]*kubelet.Kubelet
 	nodeNames []string
+	traffic   *traffic
 }
 
 // Actor is the identity the simulator records its own actions (faults) under.
@@ -115,6 +119,9 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 	c := &Cluster{Loop: l, Log: log, API: api, kubelets: map[string]*kubelet.Kubelet{}}
 	c.Admin = api.ClientFor(apiserver.User{Name: apiserver.AdminUser, Groups: []string{apiserver.MastersGroup}})
 
+	if err := c.initTraffic(cfg.Traffic); err != nil {
+		return nil, err
+	}
 	// Kubelets first: they register the nodes.
 	for _, n := range cfg.Nodes {
 		if _, err := c.newKubelet(n); err != nil {
@@ -197,7 +204,11 @@ func (c *Cluster) newKubelet(n *corev1.Node) (*kubelet.Kubelet, error) {
 	for _, img := range n.Status.Images {
 		images = append(images, img.Names...)
 	}
-	k := kubelet.New(c.Loop, c.Log, client, kubelet.NewSimRuntime(c.Loop, images...), kubelet.Config{Node: n})
+	rt, err := c.trackNode(n.Name, kubelet.NewSimRuntime(c.Loop, images...))
+	if err != nil {
+		return nil, err
+	}
+	k := kubelet.New(c.Loop, c.Log, client, rt, kubelet.Config{Node: n})
 	c.kubelets[n.Name] = k
 	c.nodeNames = append(c.nodeNames, n.Name)
 	return k, nil
@@ -223,6 +234,7 @@ func (c *Cluster) RemoveNode(name string) error {
 		return fmt.Errorf("remove node: no node %q", name)
 	}
 	c.Log.Action(Actor, "NodeRemove", "nodes", "", name, fmt.Sprintf("Node %s leaves the cluster", name))
+	c.trafficNodeDown(name, true)
 	if k.Up() {
 		k.Crash()
 	}
@@ -288,6 +300,7 @@ func (c *Cluster) CrashNode(name string) error {
 		return fmt.Errorf("crash: no node %q", name)
 	}
 	c.Log.Action(Actor, "NodeCrash", "nodes", "", name, fmt.Sprintf("Node %s crashed: kubelet and containers gone", name))
+	c.trafficNodeDown(name, false)
 	k.Crash()
 	return nil
 }
@@ -299,7 +312,10 @@ func (c *Cluster) RecoverNode(name string) error {
 		return fmt.Errorf("recover: no node %q", name)
 	}
 	c.Log.Action(Actor, "NodeRecover", "nodes", "", name, fmt.Sprintf("Node %s is back: kubelet restarting", name))
-	return k.Start()
+	if err := k.Start(); err != nil {
+		return err
+	}
+	return c.trafficNodeUp(name)
 }
 
 // RunFor advances the simulation by d of virtual time.

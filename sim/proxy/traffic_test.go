@@ -1,0 +1,135 @@
+package proxy_test
+
+import (
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/orrery-sim/orrery/sim/loop"
+	"github.com/orrery-sim/orrery/sim/proxy"
+)
+
+// since is a virtual time as a duration from the start.
+func since(t time.Time) time.Duration { return t.Sub(loop.Epoch) }
+
+// TestReadinessFailure: p2's application stops serving 60 s after its container started
+// (at 2.505 s), so from 62.505 s the requests routed to it fail (not-ready). Its readiness
+// probe (every second, failureThreshold 2) fails at 62.505 s and 63.505 s; the kubelet
+// marks it unready, the EndpointSlice controller removes it at 63.51 s, and each proxy
+// learns of it after its own delay (0.22 s, 0.74 s and 1.94 s, drawn from the seed) — the
+// failures go on until the slowest proxy has reprogrammed its rules, and not a request
+// longer.
+func TestReadinessFailure(t *testing.T) {
+	c := cluster(t, 3, proxy.Options{DelayJitter: 3 * time.Second}, proxy.Stream{Service: "default/web", Rate: 100, Start: 30 * time.Second})
+	c.Apply(service("web", corev1.ServiceTypeClusterIP), webPod("p1", "n1", ""), webPod("p2", "n2", "readinessFailsAfter: 60s"), webPod("p3", "n3", ""))
+	c.RunFor(3 * time.Minute)
+	s := c.Traffic().Stats()[0]
+	if s.Requests != 15000 || s.Failed != 71 || s.FailedBy(proxy.CauseNotReady) != 71 || s.FirstFailure != 62550*time.Millisecond || s.LastFailure != 65430*time.Millisecond {
+		t.Errorf("%d requests, %d failed (%s) from %v to %v; want 15000, 71 not-ready from 1m2.55s to 1m5.43s", s.Requests, s.Failed, causes(s), s.FirstFailure, s.LastFailure)
+	}
+	var learnt []time.Duration
+	for _, n := range c.NodeNames() {
+		p := c.Proxy(n)
+		_, eps, _, _ := p.Lookup("default/web", "")
+		var pods []string
+		for _, e := range eps {
+			pods = append(pods, e.Pod)
+		}
+		if !reflect.DeepEqual(pods, []string{"default/p1", "default/p3"}) {
+			t.Errorf("%s routes to %v, want p1 and p3", n, pods)
+		}
+		learnt = append(learnt, since(p.ProgrammedAt()))
+	}
+	sort.Slice(learnt, func(i, j int) bool { return learnt[i] < learnt[j] })
+	want := []time.Duration{63737061927, 64259911391, 65450628724}
+	if !reflect.DeepEqual(learnt, want) {
+		t.Errorf("proxies learnt at %v, want %v", learnt, want)
+	}
+	if s.LastFailure >= learnt[2] || s.LastFailure <= learnt[1] {
+		t.Errorf("last failure at %v: want after the second proxy learnt (%v) and before the last did (%v)", s.LastFailure, learnt[1], learnt[2])
+	}
+}
+
+// TestNodeCrashDependsOnPropagationDelay: n3 crashes at 1m with p3 on it; requests the
+// proxies send to p3 fail (node-down) until its endpoint leaves the EndpointSlice and each
+// proxy has learnt of it. Orrery's node lifecycle controller marks n3 NotReady at 1m50s
+// but leaves its pods Ready, so p3 leaves the slice when the taint eviction controller
+// deletes it 300 s later (6m50.01s). A 5 s propagation delay costs 174 more failed
+// requests: 5 s × 100 req/s × the third of the picks that go to p3, give or take the draw.
+func TestNodeCrashDependsOnPropagationDelay(t *testing.T) {
+	tests := []struct {
+		delay  time.Duration
+		failed uint64
+		last   time.Duration
+	}{
+		{0, 11626, 6*time.Minute + 49920*time.Millisecond},
+		{5 * time.Second, 11800, 6*time.Minute + 55010*time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.delay.String(), func(t *testing.T) {
+			c := cluster(t, 3, proxy.Options{Delay: tt.delay}, proxy.Stream{Service: "default/web", Rate: 100, Start: 30 * time.Second})
+			c.Apply(service("web", corev1.ServiceTypeClusterIP), webPod("p1", "n1", ""), webPod("p2", "n2", ""), webPod("p3", "n3", ""))
+			c.Loop.After(time.Minute, func() { _ = c.CrashNode("n3") })
+			c.RunFor(10 * time.Minute)
+			s := c.Traffic().Stats()[0]
+			if s.Requests != 57000 || s.Failed != tt.failed || s.FailedBy(proxy.CauseNodeDown) != tt.failed || s.FirstFailure != 60030*time.Millisecond || s.LastFailure != tt.last {
+				t.Errorf("%d requests, %d failed (%s) from %v to %v; want 57000, %d node-down from 1m0.03s to %v", s.Requests, s.Failed, causes(s), s.FirstFailure, s.LastFailure, tt.failed, tt.last)
+			}
+			for _, n := range []string{"n1", "n2"} {
+				if at := since(c.Proxy(n).ProgrammedAt()); at != 6*time.Minute+50015*time.Millisecond+tt.delay || s.LastFailure >= at {
+					t.Errorf("%s dropped p3 at %v, want 6m50.015s + %v, after the last failure", n, at, tt.delay)
+				}
+			}
+		})
+	}
+}
+
+// TestTickDoesNotChangeOutcome: how often requests are processed changes nothing.
+func TestTickDoesNotChangeOutcome(t *testing.T) {
+	var got [][]uint64
+	for _, tick := range []time.Duration{10 * time.Millisecond, 100 * time.Millisecond, 7 * time.Second} {
+		st := proxy.Stream{Service: "default/web", Rate: 300, Start: 30 * time.Second, Arrivals: proxy.ArrivalsPoisson, Clients: proxy.ClientsRandom}
+		c := cluster(t, 3, proxy.Options{DelayJitter: 2 * time.Second}, st)
+		c.Traffic().SetTick(tick)
+		c.Apply(service("web", corev1.ServiceTypeClusterIP), webPod("p1", "n1", ""), webPod("p2", "n2", "readinessFailsAfter: 60s"), webPod("p3", "n3", ""))
+		c.Loop.After(90*time.Second, func() { _ = c.CrashNode("n1") })
+		c.RunFor(3 * time.Minute)
+		s := c.Traffic().Stats()[0]
+		got = append(got, []uint64{s.Requests, s.Failed, s.FailedBy(proxy.CauseNotReady), s.FailedBy(proxy.CauseNodeDown), uint64(s.Latency(0.99))})
+	}
+	if got[0][2] == 0 || got[0][3] == 0 {
+		t.Fatalf("the run must fail requests both ways: %v", got[0])
+	}
+	if !reflect.DeepEqual(got[0], got[1]) || !reflect.DeepEqual(got[0], got[2]) {
+		t.Errorf("outcomes differ with the tick: %v", got)
+	}
+}
+
+// TestLoadBalancerHealthCheck: with externalTrafficPolicy Local and pods on n1 and n2
+// only, a load balancer sends nothing to n3 (its health check node port fails), while
+// clients spreading over the node ports lose the third of their requests that reach n3.
+func TestLoadBalancerHealthCheck(t *testing.T) {
+	lb := proxy.Stream{Service: "default/web", Rate: 90, Start: 30 * time.Second, Stop: 60 * time.Second, Via: proxy.ViaLoadBalancer}
+	np := lb
+	np.Via = proxy.ViaNodePort
+	ci := lb
+	ci.Via = proxy.ViaClusterIP
+	c := cluster(t, 3, proxy.Options{}, lb, np, ci)
+	svc := service("web", corev1.ServiceTypeLoadBalancer)
+	svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+	c.Apply(svc, webPod("p1", "n1", ""), webPod("p2", "n2", ""))
+	c.RunFor(2 * time.Minute)
+	st := c.Traffic().Stats()
+	if s := st[0]; s.Requests != 2700 || s.Failed != 0 {
+		t.Errorf("load balancer: %d requests, %d failed (%s); want 2700, none", s.Requests, s.Failed, causes(s))
+	}
+	if s := st[1]; s.Requests != 2700 || s.Failed != 900 || s.FailedBy(proxy.CauseNoEndpoints) != 900 {
+		t.Errorf("node ports: %d requests, %d failed (%s); want 2700, 900 no-endpoints", s.Requests, s.Failed, causes(s))
+	}
+	if s := st[2]; s.Failed != 0 {
+		t.Errorf("cluster IP (internal policy Cluster): %d failed (%s), want none", s.Failed, causes(s))
+	}
+}
