@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/loop"
 	"github.com/orrery-sim/orrery/sim/proxy"
 )
@@ -131,5 +132,28 @@ func TestLoadBalancerHealthCheck(t *testing.T) {
 	}
 	if s := st[2]; s.Failed != 0 {
 		t.Errorf("cluster IP (internal policy Cluster): %d failed (%s), want none", s.Failed, causes(s))
+	}
+}
+
+// TestServingTerminatingFallback: the only pod is deleted at 1m with a 10 s preStop
+// hook. Its endpoint turns terminating (not ready, still serving), and with no ready
+// endpoint left the proxies keep sending to it (upstream's ProxyTerminatingEndpoints), so
+// nothing fails until SIGTERM (1m10.005s, the kubelet having heard of the deletion 5 ms
+// late); the request at 1m10.1s is refused, and once the exit has made the endpoint not
+// serving either the rules reject every request (no endpoints).
+func TestServingTerminatingFallback(t *testing.T) {
+	c := cluster(t, 2, proxy.Options{}, proxy.Stream{Service: "default/web", Rate: 10, Start: 30 * time.Second, Stop: 2 * time.Minute})
+	p := webPod("p1", "n1", "")
+	p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 10}}}
+	c.Apply(service("web", corev1.ServiceTypeClusterIP), p)
+	c.Loop.After(time.Minute, func() {
+		if _, err := c.Admin.Delete("pods", "default", "p1", apiserver.DeleteOptions{}); err != nil {
+			t.Error(err)
+		}
+	})
+	c.RunFor(3 * time.Minute)
+	s := c.Traffic().Stats()[0]
+	if s.Requests != 900 || s.Failed != 499 || s.FailedBy(proxy.CauseRefused) != 1 || s.FailedBy(proxy.CauseNoEndpoints) != 498 || s.FirstFailure != 70100*time.Millisecond {
+		t.Errorf("%d requests, %d failed (%s) from %v; want 900, 1 refused and 498 no-endpoints from 1m10.1s", s.Requests, s.Failed, causes(s), s.FirstFailure)
 	}
 }
