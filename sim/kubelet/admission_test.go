@@ -51,7 +51,9 @@ func TestAdmission(t *testing.T) {
 		{name: "NoSchedule taint is the scheduler's business", node: func(n *corev1.Node) {
 			n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}
 		}, pod: func(*corev1.Pod) {}},
-		{name: "too much cpu", pod: func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("3") },
+		{name: "too much cpu", pod: func(p *corev1.Pod) {
+			p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("3")
+		},
 			reason: kubelet.ReasonOutOfCPU, message: "Node didn't have enough resource: cpu, requested: 3000, used: 0, capacity: 2000"},
 		{name: "memory taken by an admitted pod", before: []*corev1.Pod{memHog("first", "3Gi")}, pod: func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("2Gi")
