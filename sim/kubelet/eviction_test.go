@@ -133,3 +133,92 @@ func TestMemoryPressureEvictsBestEffortThenBurstableThenGuaranteed(t *testing.T)
 
 // simtestAt is the virtual time d after the start.
 func simtestAt(d time.Duration) time.Time { return loop.Epoch.Add(d) }
+
+// TestDiskPressure: nodefs and imagefs are one 10Gi filesystem holding the images and the
+// containers' local storage; imagefs.available<15% (1610612800 bytes) is crossed first.
+// A writer fills it at 10Mi/s. At 570s the first round under pressure garbage-collects
+// the unused 2Gi image (older than 2m) and that is enough; at 770s nothing is left to
+// collect, and the writer (over its zero request) is evicted, not the pod within its
+// ephemeral-storage request. DiskPressure then keeps new pods out.
+func TestDiskPressure(t *testing.T) {
+	n := simtest.Node("n1", "4", "8Gi")
+	n.Status.Capacity[corev1.ResourceEphemeralStorage] = resource.MustParse("10Gi")
+	n.Status.Images = []corev1.ContainerImage{{Names: []string{"busybox:1.36"}, SizeBytes: 5 << 20}, {Names: []string{"old:1"}, SizeBytes: 2 << 30}}
+	h := newHarness(t, n)
+	writer := profiled("writer", "startup: 0s\ndisk: {ramp: {from: 0, to: 9000Mi, over: 900s}}", corev1.RestartPolicyAlways)
+	steady := profiled("steady", "startup: 0s\ndisk: 1Gi", corev1.RestartPolicyAlways)
+	steady.Spec.Containers[0].Resources.Requests[corev1.ResourceEphemeralStorage] = resource.MustParse("2Gi")
+	h.apply(writer, steady)
+
+	h.loop.RunFor(571 * time.Second)
+	if gc := h.action("ImageGC"); len(gc) != 1 || gc[0] != 570*time.Second {
+		t.Fatalf("image GC at %v, want once at 570s", gc)
+	}
+	if h.rt.ImagePresent("old:1") || !h.rt.ImagePresent("busybox:1.36") {
+		t.Fatalf("images after GC: %+v", h.rt.Images())
+	}
+	if ev := h.action(kubelet.ReasonEvicted); len(ev) != 0 {
+		t.Fatalf("evicted at %v although image GC freed enough", ev)
+	}
+	h.loop.RunFor(199 * time.Second) // 770s
+	if ev := h.action(kubelet.ReasonEvicted); len(ev) != 1 || ev[0] != 770*time.Second {
+		t.Fatalf("evictions at %v, want one at 770s", ev)
+	}
+	want := "The node was low on resource: ephemeral-storage. Threshold quantity: 1610612800, available: 1584450765. Container c was using 8073982771, request is 0, has larger consumption of ephemeral-storage. "
+	if p := h.pod("writer"); p.Status.Phase != corev1.PodFailed || p.Status.Reason != kubelet.ReasonEvicted || p.Status.Message != want {
+		t.Fatalf("writer: %s %q %q, want %q", p.Status.Phase, p.Status.Reason, p.Status.Message, want)
+	}
+	if p := h.pod("steady"); p.Status.Phase != corev1.PodRunning {
+		t.Fatalf("steady: %s", p.Status.Phase)
+	}
+	h.loop.RunFor(20 * time.Second)
+	obj, err := h.admin.Get("nodes", "", "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dp := nodeCondition(obj.(*corev1.Node), corev1.NodeDiskPressure); dp.Status != corev1.ConditionTrue || dp.Reason != kubelet.ReasonKubeletHasDiskPressure || !dp.LastTransitionTime.Time.Equal(simtestAt(580*time.Second)) {
+		t.Fatalf("DiskPressure %+v, want True since 580s", dp)
+	}
+	late := profiled("late", "", corev1.RestartPolicyAlways)
+	h.apply(late)
+	h.loop.RunFor(time.Second)
+	if p := h.pod("late"); p.Status.Phase != corev1.PodFailed || p.Status.Reason != kubelet.ReasonEvicted || p.Status.Message != "Pod was rejected: The node had condition: [DiskPressure]. " {
+		t.Fatalf("late pod: %s %q %q", p.Status.Phase, p.Status.Reason, p.Status.Message)
+	}
+}
+
+// TestEphemeralStorageLimit: a pod whose local storage passes the sum of its containers'
+// ephemeral-storage limits, or a container passing its own, is evicted at the next round
+// without any node pressure (and without the DisruptionTarget condition), as upstream
+// checks them: the pod's total first, then each container.
+func TestEphemeralStorageLimit(t *testing.T) {
+	cases := []struct {
+		name, sideLimit, want string
+	}{
+		{"pod total", "", "Pod ephemeral local storage usage exceeds the total limit of containers 1Gi. "},
+		{"container", "5Gi", `Container c exceeded its local ephemeral storage limit "1Gi". `},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := simtest.Node("n1", "4", "8Gi")
+			n.Status.Capacity[corev1.ResourceEphemeralStorage] = resource.MustParse("100Gi")
+			n.Status.Images = []corev1.ContainerImage{{Names: []string{"busybox:1.36"}, SizeBytes: 5 << 20}}
+			h := newHarness(t, n)
+			p := profiled("logger", "startup: 0s\ncontainers: {c: {disk: {ramp: {from: 0, to: 2Gi, over: 200s}}}}", corev1.RestartPolicyAlways)
+			p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}
+			if tc.sideLimit != "" {
+				p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side", Image: "busybox:1.36", Resources: corev1.ResourceRequirements{
+					Limits: corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse(tc.sideLimit)}}})
+			}
+			h.apply(p)
+			h.loop.RunFor(3 * time.Minute)
+			// Past 1Gi at 100.005s; the round at 110s sees it.
+			if ev := h.action(kubelet.ReasonEvicted); len(ev) != 1 || ev[0] != 110*time.Second {
+				t.Fatalf("evictions at %v, want one at 110s", ev)
+			}
+			if got := h.pod("logger"); got.Status.Reason != kubelet.ReasonEvicted || got.Status.Message != tc.want || cond(got, corev1.DisruptionTarget).Status != "" {
+				t.Fatalf("logger: %s %q %q %+v", got.Status.Phase, got.Status.Reason, got.Status.Message, got.Status.Conditions)
+			}
+		})
+	}
+}

@@ -437,6 +437,17 @@ func (h *harness) started(pod string) []time.Duration {
 	return out
 }
 
+// action returns when actions with reason happened.
+func (h *harness) action(reason string) []time.Duration {
+	var out []time.Duration
+	for _, e := range h.actions {
+		if e.Reason == reason {
+			out = append(out, e.At)
+		}
+	}
+	return out
+}
+
 // events returns the messages of the kubelet's events about the pod with reason.
 func (h *harness) events(pod, reason string) []string {
 	h.t.Helper()
