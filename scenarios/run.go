@@ -70,7 +70,7 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 			r.Actions = append(r.Actions, *e)
 		}
 	})
-	cfg := sim.Config{Seed: seed, Nodes: s.Nodes(), Loads: s.Loads()}
+	cfg := sim.Config{Seed: seed, Nodes: s.Nodes(), Loads: s.Loads(), Traffic: s.trafficConfig()}
 	switch {
 	case opts.SchedulerConfig != nil:
 		cfg.SchedulerConfig = opts.SchedulerConfig

@@ -95,6 +95,9 @@ type Spec struct {
 	// Load lists CPU demands on groups of pods over the run, as the metrics pipeline (and
 	// so the HorizontalPodAutoscaler) sees them.
 	Load []Load `yaml:"load"`
+	// Traffic lists request streams to Services (see traffic.go); with any, every node
+	// runs kube-proxy.
+	Traffic []Traffic `yaml:"traffic"`
 }
 
 // Load is a total CPU demand, over time since the start, on the pods of a namespace that a
@@ -498,6 +501,7 @@ func (s *Scenario) validate() model.ErrorList {
 			errs = append(errs, s.errorf(field+".fault.kind", "Unsupported value: %q: supported values: %q, %q", e.Fault.Kind, FaultNodeCrash, FaultNodeRecover))
 		}
 	}
+	errs = append(errs, s.validateTraffic()...)
 	return errs
 }
 
