@@ -3,12 +3,21 @@
 // status back through the API server as system:node:<name>, and finishes their graceful
 // deletion. A crash stops it and its containers; a restart lists its pods again.
 //
-// Pods run as upstream's kubelet runs them: init containers in order (restartable ones as
-// sidecars), then the containers; restartPolicy with CrashLoopBackOff (the first restart at
-// once, then 10s doubling to 5m, reset once a container ran 10m); startup, liveness and
-// readiness probes; CreateContainerConfigError for missing ConfigMaps and Secrets; pod
-// phases, container states and conditions; core/v1 Events (Pulling, Pulled, Created,
-// Started, Killing, BackOff, Unhealthy, Failed).
+// Pods run as upstream's kubelet runs them: admission re-checks a bound pod (resources,
+// node affinity and selector, host ports, NoExecute taints, node pressure) and fails it
+// with upstream's reason; images are pulled one at a time, each taking the registry
+// latency plus its size over the node's bandwidth unless its layers are on the node; init
+// containers run in order (restartable ones as sidecars), then the containers;
+// restartPolicy with CrashLoopBackOff (the first restart at once, then 10s doubling to
+// 5m, reset once a container ran 10m); startup, liveness and readiness probes;
+// CreateContainerConfigError for missing ConfigMaps and Secrets; pod phases, container
+// states and conditions; core/v1 Events (Pulling, Pulled, Created, Started, Killing,
+// BackOff, Unhealthy, Failed, Evicted).
+//
+// The eviction manager watches memory.available and the node's filesystem against the
+// hard thresholds (memory.available<100Mi, nodefs.available<10%, imagefs.available<15%
+// by default), reports MemoryPressure and DiskPressure, and evicts one pod per round as
+// upstream ranks them (usage over request, then priority, then usage above request).
 //
 // What a simulated container does comes from the pod annotation orrery.dev/usage, a YAML
 // usage profile (see model.ParseUsageProfile and README.md):
@@ -18,6 +27,7 @@
 //	    orrery.dev/usage: |
 //	      cpu: {spikes: {base: 100m, peak: 900m, every: 1m, for: 10s}}
 //	      memory: {ramp: {from: 64Mi, to: 300Mi, over: 10m}}   # OOM-killed at the limit
+//	      disk: 1Gi                                            # local ephemeral storage
 //	      startup: 2s
 //	      readyAfter: 15s
 //	      sigterm: ignore
