@@ -75,6 +75,8 @@ type Result struct {
 	// NodesInUse counts nodes running at least one pod (a bin-packing measure).
 	NodesInUse  int             `json:"nodesInUse"`
 	Deployments []DeploymentRow `json:"deployments"`
+	// Traffic is every request stream's outcome, when the scenario has spec.traffic.
+	Traffic []TrafficRow `json:"traffic,omitempty"`
 }
 
 // EventLogSummary identifies the event log: its length and SHA-256.
@@ -168,6 +170,7 @@ func Summarize(r *scenarios.Run) (*Result, error) {
 		res.Deployments = append(res.Deployments, row)
 	}
 	sort.Slice(res.Deployments, func(i, j int) bool { return res.Deployments[i].Name < res.Deployments[j].Name })
+	res.Traffic = trafficRows(c)
 	return res, nil
 }
 
@@ -209,6 +212,9 @@ func WriteText(w io.Writer, res *Result) error {
 		}
 	}
 	if err := dt.Render(); err != nil {
+		return err
+	}
+	if err := writeTraffic(w, res.Traffic); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nNodes in use: %d of %d\n", res.NodesInUse, len(res.Nodes))
