@@ -14,7 +14,7 @@ import (
 )
 
 // cluster starts n nodes (n1, n2, ...) with pod CIDRs, kube-proxy on each and the streams.
-func cluster(t *testing.T, n int, opts proxy.Options, streams ...proxy.Stream) *simtest.Cluster {
+func cluster(t testing.TB, n int, opts proxy.Options, streams ...proxy.Stream) *simtest.Cluster {
 	t.Helper()
 	var nodes []*corev1.Node
 	for i := 1; i <= n; i++ {
