@@ -251,6 +251,18 @@ type trackedRuntime struct {
 
 var _ kubelet.Runtime = (*trackedRuntime)(nil)
 
+// Unwrap returns the runtime Track wrapped.
+func (t *trackedRuntime) Unwrap() kubelet.Runtime { return t.Runtime }
+
+// Underlying returns the runtime under Track's wrapper (rt itself if not wrapped), e.g.
+// to reach a *kubelet.SimRuntime through (*kubelet.Kubelet).Runtime().
+func Underlying(rt kubelet.Runtime) kubelet.Runtime {
+	if t, ok := rt.(*trackedRuntime); ok {
+		return t.Runtime
+	}
+	return rt
+}
+
 func (t *trackedRuntime) StartContainer(cfg kubelet.ContainerConfig, started func(), exited func(kubelet.Exit)) {
 	r := t.r
 	inst := &instance{id: cfg.ID, name: cfg.Container.Name, profile: cfg.Profile}
