@@ -1,6 +1,7 @@
 package kubelet_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -86,9 +87,9 @@ func TestMemoryPressureEvictsBestEffortThenBurstableThenGuaranteed(t *testing.T)
 		if cs := status(t, p); cs.State.Terminated == nil || cs.State.Running != nil {
 			t.Errorf("%s: container %+v, want terminated", name, cs.State)
 		}
-		if evs := c.Events(kubelet.ReasonEvicted); len(evs) != 3 {
-			t.Errorf("%d Evicted events, want 3", len(evs))
-		}
+	}
+	if evs := c.Events(kubelet.ReasonEvicted); len(evs) != 3 || evs[0].Type != corev1.EventTypeWarning || evs[0].InvolvedObject.Name != "besteffort" || evs[0].Message != msgs["besteffort"] {
+		t.Errorf("Evicted events %+v, want 3, the first about besteffort", evs)
 	}
 	if p := c.Pod("daemon"); p.Status.Phase != corev1.PodRunning {
 		t.Errorf("the critical daemon is %s", p.Status.Phase)
@@ -220,5 +221,37 @@ func TestEphemeralStorageLimit(t *testing.T) {
 				t.Fatalf("logger: %s %q %q %+v", got.Status.Phase, got.Status.Reason, got.Status.Message, got.Status.Conditions)
 			}
 		})
+	}
+}
+
+func TestValidateEvictionHard(t *testing.T) {
+	cases := []struct {
+		in   map[string]string
+		want string // error substring, "" for valid
+	}{
+		{kubelet.DefaultEvictionHard(), ""},
+		{map[string]string{"memory.available": "500Mi", "nodefs.available": "0%"}, ""},
+		{map[string]string{"memory.free": "1Gi"}, "evictionHard: unsupported eviction signal memory.free"},
+		{map[string]string{"memory.available": "-1Mi"}, "evictionHard: eviction threshold memory.available must be positive: -1Mi"},
+		{map[string]string{"nodefs.available": "120%"}, "evictionHard: eviction percentage threshold nodefs.available must be between 0% and 100%: 120%"},
+		{map[string]string{"imagefs.available": "x%"}, "evictionHard: imagefs.available: "},
+	}
+	for _, tc := range cases {
+		err := kubelet.ValidateEvictionHard(tc.in)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v: got %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestNoEvictionWithoutThresholds: an empty evictionHard turns node-pressure eviction off.
+func TestNoEvictionWithoutThresholds(t *testing.T) {
+	n := simtest.Node("n1", "4", "1Gi")
+	n.Status.Images = []corev1.ContainerImage{{Names: []string{"busybox:1.36"}, SizeBytes: 5 << 20}}
+	h := newHarnessWith(t, kubelet.Config{Node: n, EvictionHard: map[string]string{}})
+	h.apply(memPod("big", "1000Mi", "", ""))
+	h.loop.RunFor(time.Minute)
+	if ev := h.action(kubelet.ReasonEvicted); len(ev) != 0 || h.pod("big").Status.Phase != corev1.PodRunning {
+		t.Fatalf("evicted at %v without thresholds", ev)
 	}
 }
