@@ -22,7 +22,6 @@ type traffic struct {
 	reality *proxy.Reality
 	proxies map[string]*proxy.Proxy
 	engine  *proxy.Traffic
-	client  *apiserver.Client
 }
 
 // initTraffic sets up the proxies' shared parts and the request streams, before any
@@ -31,8 +30,9 @@ func (c *Cluster) initTraffic(cfg *TrafficConfig) error {
 	if cfg == nil {
 		return nil
 	}
-	t := &traffic{opts: cfg.Proxy, reality: proxy.NewReality(c.Loop), proxies: map[string]*proxy.Proxy{},
-		client: c.API.ClientFor(apiserver.User{Name: apiserver.ProxyUser})}
+	t := &traffic{opts: cfg.Proxy, reality: proxy.NewReality(c.Loop), proxies: map[string]*proxy.Proxy{}}
+	// A node cut off from the control plane is cut off from the other nodes too.
+	t.reality.SetCutOff(c.API.IsCutOff)
 	engine, err := proxy.NewTraffic(c.Loop, t.reality, func(node string) *proxy.Proxy { return t.proxies[node] }, cfg.Config)
 	if err != nil {
 		return fmt.Errorf("traffic: %w", err)
@@ -51,7 +51,9 @@ func (c *Cluster) trackNode(node string, rt kubelet.Runtime) (kubelet.Runtime, e
 		return rt, nil
 	}
 	t.reality.NodeUp(node)
-	p := proxy.New(c.Loop, t.client, node, t.opts)
+	// kube-proxy's requests come from its node: a node cut off from the control plane
+	// keeps the rules it had.
+	p := proxy.New(c.Loop, c.API.ClientOn(apiserver.User{Name: apiserver.ProxyUser}, node), node, t.opts)
 	p.SetBeforeChange(t.engine.BeforeChange)
 	t.proxies[node] = p
 	if err := p.Start(); err != nil {

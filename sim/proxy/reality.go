@@ -54,6 +54,7 @@ type Reality struct {
 	pods    map[types.UID]*podState
 	byID    map[string]*instance
 	before  func()
+	cutOff  func(node string) bool
 	upNodes []string // cached, nil when stale
 }
 
@@ -145,10 +146,17 @@ func (r *Reality) Up(name string) bool {
 	return n != nil && n.up
 }
 
+// SetCutOff makes the nodes fn reports (the API server's cut-off nodes) partitioned as
+// well. Nobody announces such a cut: the requests not yet processed when it happens (at
+// most a tick's) are judged as cut off too; SetPartitioned before it keeps it exact.
+func (r *Reality) SetCutOff(fn func(node string) bool) { r.cutOff = fn }
+
 // Partitioned reports whether a node is cut off.
 func (r *Reality) Partitioned(name string) bool {
-	n := r.nodes[name]
-	return n != nil && n.partitioned
+	if n := r.nodes[name]; n != nil && n.partitioned {
+		return true
+	}
+	return r.cutOff != nil && name != "" && r.cutOff(name)
 }
 
 // UpNodes returns the nodes that are up, in name order (shared: do not modify).

@@ -219,6 +219,9 @@ func (t *Traffic) Start() {
 	var tick func()
 	tick = func() {
 		t.Flush()
+		// What the traffic cannot be told of before it happens (a cut-off read from the
+		// API server) is picked up here.
+		t.stale = true
 		t.ticker = nil
 		for _, s := range t.streams {
 			if !s.done {

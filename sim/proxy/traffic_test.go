@@ -157,3 +157,39 @@ func TestServingTerminatingFallback(t *testing.T) {
 		t.Errorf("%d requests, %d failed (%s) from %v; want 900, 1 refused and 498 no-endpoints from 1m10.1s", s.Requests, s.Failed, causes(s), s.FirstFailure)
 	}
 }
+
+// TestPartition: n3 is cut off from the control plane and from the other nodes at 1m.
+// Requests between n3 and the others fail (unreachable): n3's
+// clients reach only p3, the others' lose the third they send to p3 — about 2/3 × 1/3 +
+// 1/3 × 2/3 of the 10,800 requests from 1m to 3m. Nothing updates the endpoints within the
+// run: n3 turns NotReady at 1m50s but its pod stays Ready until the taint eviction at 6m50s.
+// Cut through the API server alone, the traffic is not told before the cut: the requests
+// of the tick it falls in (since 59.9 s) are judged after it, as cut off.
+func TestPartition(t *testing.T) {
+	tests := []struct {
+		name      string
+		announced bool
+		failed    uint64
+		first     time.Duration
+	}{
+		{"announced", true, 4757, time.Minute},
+		{"API server only", false, 4761, 59922222222},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cluster(t, 3, proxy.Options{}, proxy.Stream{Service: "default/web", Rate: 90, Start: 30 * time.Second, Stop: 3 * time.Minute})
+			c.Apply(service("web", corev1.ServiceTypeClusterIP), webPod("p1", "n1", ""), webPod("p2", "n2", ""), webPod("p3", "n3", ""))
+			c.Loop.After(time.Minute, func() {
+				if tt.announced {
+					c.Reality().SetPartitioned("n3", true)
+				}
+				c.API.CutOff("n3")
+			})
+			c.RunFor(3 * time.Minute)
+			s := c.Traffic().Stats()[0]
+			if s.Requests != 13500 || s.Failed != tt.failed || s.FailedBy(proxy.CauseUnreachable) != tt.failed || s.FirstFailure != tt.first {
+				t.Errorf("%d requests, %d failed (%s) from %v; want 13500, %d unreachable from %v", s.Requests, s.Failed, causes(s), s.FirstFailure, tt.failed, tt.first)
+			}
+		})
+	}
+}
