@@ -33,7 +33,7 @@ const (
 )
 
 // DefaultMachineMemory is the memory of a v2018 machine whose normalized mem_size is 100.
-var DefaultMachineMemory = resource.MustParse("100Gi")
+const DefaultMachineMemory = "100Gi"
 
 // V2018Options shape a cluster-trace-v2018 import.
 type V2018Options struct {
@@ -43,19 +43,21 @@ type V2018Options struct {
 	MachineMemory resource.Quantity
 	// MaxPods is the pods capacity of every node; DefaultMaxPods if 0.
 	MaxPods int64
-	// StopStatuses are the container_meta statuses that end a container; the default is
-	// DefaultStopStatuses.
+	// StopStatuses are the container_meta statuses that end a container (compared
+	// case-insensitively); nil means stopped, terminated, deleted, dead, killed and failed.
 	StopStatuses []string
 }
 
-// DefaultStopStatuses end a container in container_meta (compared case-insensitively).
-var DefaultStopStatuses = []string{"stopped", "terminated", "deleted", "dead", "killed", "failed"}
+// defaultStopStatuses end a container in container_meta when V2018Options has none.
+func defaultStopStatuses() []string {
+	return []string{"stopped", "terminated", "deleted", "dead", "killed", "failed"}
+}
 
 // memory converts a normalized size (0–100) to a quantity, rounded to a MiB.
 func (o V2018Options) memory(normalized float64) resource.Quantity {
 	total := o.MachineMemory
 	if total.IsZero() {
-		total = DefaultMachineMemory
+		total = resource.MustParse(DefaultMachineMemory)
 	}
 	mib := math.Round(normalized / 100 * float64(total.Value()) / (1 << 20))
 	return mebibytes(int64(mib))
@@ -277,7 +279,7 @@ func ReadV2018Containers(file string, r io.Reader, opts V2018Options) ([]Arrival
 	stop := map[string]bool{}
 	statuses := opts.StopStatuses
 	if statuses == nil {
-		statuses = DefaultStopStatuses
+		statuses = defaultStopStatuses()
 	}
 	for _, s := range statuses {
 		stop[strings.ToLower(s)] = true
