@@ -116,7 +116,7 @@ func ReadOpenBPods(file string, r io.Reader, opts OpenBOptions) ([]Arrival, erro
 	timed := t.has("creation_time")
 	var out []Arrival
 	seen := map[string]int{}
-	for row := 0; ; row++ {
+	for {
 		ok, err := t.next()
 		if err != nil {
 			return nil, err
@@ -129,8 +129,10 @@ func ReadOpenBPods(file string, r io.Reader, opts OpenBOptions) ([]Arrival, erro
 			return nil, err
 		}
 		if !timed {
-			a.At = time.Duration(row) * interval
-			out = append(out, a)
+			if !skip {
+				a.At = time.Duration(len(out)) * interval
+				out = append(out, a)
+			}
 			continue
 		}
 		c, err := t.int("creation_time", 0, math.MaxInt64/int64(time.Second), -1)

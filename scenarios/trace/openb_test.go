@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func readOpenBPods(t *testing.T, file string, opts OpenBOptions) []Arrival {
@@ -152,5 +153,20 @@ func TestReadOpenBErrors(t *testing.T) {
 	_, err := ReadOpenBNodes("nodes.csv", strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\nn-1,,1,0,\n"), OpenBOptions{})
 	if want := `nodes.csv:2:5: column "cpu_milli": expected the node's CPU in millicores, got an empty field`; err == nil || err.Error() != want {
 		t.Errorf("node error %v, want %s", err, want)
+	}
+}
+
+func TestReadOpenBUntimedSkip(t *testing.T) {
+	const data = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,pod_phase\na,1000,1024,0,0,Running\nb,1000,1024,0,0,Pending\nc,1000,1024,0,0,Running\n"
+	as, err := ReadOpenBPods("p.csv", strings.NewReader(data), OpenBOptions{SkipUnscheduled: true, Interval: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"0s default/a life=0s req=cpu=1,memory=1Gi ann=orrery.dev/trace-phase=Running",
+		"2s default/c life=0s req=cpu=1,memory=1Gi ann=orrery.dev/trace-phase=Running",
+	}
+	if d := diffLines(want, describeAll(as)); d != "" {
+		t.Errorf("arrivals differ:\n%s", d)
 	}
 }
