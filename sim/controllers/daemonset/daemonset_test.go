@@ -75,7 +75,10 @@ func TestOnePodPerEligibleNode(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := cluster(t, tt.nodes...)
+			// The node lifecycle controller is off: the cases put on nodes the taints it
+			// would derive from pressure conditions and cordons, which the simulated
+			// kubelets do not report, so it would take them off again.
+			c := clusterWith(t, sim.Config{Seed: 1, Nodes: tt.nodes, DisabledControllers: []string{sim.ControllerNodeLifecycle}})
 			ds := daemonSet("nginx:1.26")
 			if tt.edit != nil {
 				tt.edit(ds)

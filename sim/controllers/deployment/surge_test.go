@@ -12,14 +12,25 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/orrery-sim/orrery/sim/apiserver"
+	"github.com/orrery-sim/orrery/sim/simtest"
 )
 
 // TestRollingUpdateMaxUnavailableZero rolls 10 replicas with maxUnavailable 0 and maxSurge
 // 25% (3) and checks, on every pod and Deployment watch event, that at least 10 pods stay
 // ready, at most 13 exist, and the Deployment never reports fewer than 10 available; the
 // rollout must finish with 10 new pods.
+//
+// Both images are on the nodes already: the kubelets pull one image at a time
+// (serializeImagePulls), which would make surge pods sharing a node ready in turn and blur
+// the steps this test pins.
 func TestRollingUpdateMaxUnavailableZero(t *testing.T) {
-	c := cluster(t)
+	var nodes []*corev1.Node
+	for _, name := range []string{"n1", "n2"} {
+		n := simtest.Node(name, "8", "16Gi")
+		n.Status.Images = []corev1.ContainerImage{{Names: []string{"nginx:1.26"}, SizeBytes: 70 << 20}, {Names: []string{"nginx:1.27"}, SizeBytes: 70 << 20}}
+		nodes = append(nodes, n)
+	}
+	c := simtest.New(t, nodes...)
 	d := deploy(10, "nginx:1.26")
 	d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxUnavailable: intOrStr(intstr.FromInt32(0)), MaxSurge: intOrStr(intstr.FromString("25%"))}
 	c.Apply(d)

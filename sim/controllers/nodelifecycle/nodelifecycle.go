@@ -128,6 +128,7 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, nodes, l
 
 // Start begins the periodic monitoring.
 func (c *Controller) Start() {
+	c.watchConditions()
 	var tick func()
 	tick = func() {
 		c.monitor()

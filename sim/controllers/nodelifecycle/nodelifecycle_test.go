@@ -161,3 +161,47 @@ func TestZoneDisruption(t *testing.T) {
 		})
 	}
 }
+
+// TestConditionTaints: a pressure condition the kubelet reports, and a cordon, get their
+// NoSchedule taints on the next node update, and lose them when they clear, as upstream's
+// taint-by-condition pass does.
+func TestConditionTaints(t *testing.T) {
+	c := simtest.New(t, simtest.Node("n1", "2", "4Gi"))
+	c.RunFor(time.Second)
+	setCondition := func(status corev1.ConditionStatus) {
+		t.Helper()
+		n := c.Node("n1").DeepCopy()
+		for i := range n.Status.Conditions {
+			if n.Status.Conditions[i].Type == corev1.NodeDiskPressure {
+				n.Status.Conditions[i].Status = status
+			}
+		}
+		if _, err := c.Admin.UpdateStatus(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setCondition(corev1.ConditionTrue)
+	c.RunFor(100 * time.Millisecond)
+	if !simtest.HasTaint(c.Node("n1"), corev1.TaintNodeDiskPressure, corev1.TaintEffectNoSchedule) {
+		t.Fatalf("no disk-pressure taint: %v", c.Node("n1").Spec.Taints)
+	}
+	if at := c.FirstAction("NodeTainted", "n1"); at != time.Second+5*time.Millisecond {
+		t.Errorf("tainted at %v, want one watch latency after the condition (1.005s)", at)
+	}
+	cordon := c.Node("n1").DeepCopy()
+	cordon.Spec.Unschedulable = true
+	if _, err := c.Admin.Update(cordon); err != nil {
+		t.Fatal(err)
+	}
+	c.RunFor(100 * time.Millisecond)
+	n := c.Node("n1")
+	if !simtest.HasTaint(n, corev1.TaintNodeUnschedulable, corev1.TaintEffectNoSchedule) || !simtest.HasTaint(n, corev1.TaintNodeDiskPressure, corev1.TaintEffectNoSchedule) {
+		t.Fatalf("taints after cordon: %v", n.Spec.Taints)
+	}
+	setCondition(corev1.ConditionFalse)
+	c.RunFor(100 * time.Millisecond)
+	n = c.Node("n1")
+	if simtest.HasTaint(n, corev1.TaintNodeDiskPressure, corev1.TaintEffectNoSchedule) || !simtest.HasTaint(n, corev1.TaintNodeUnschedulable, corev1.TaintEffectNoSchedule) {
+		t.Fatalf("taints after the pressure cleared: %v", n.Spec.Taints)
+	}
+}
