@@ -30,8 +30,9 @@ func TestSummaryAndText(t *testing.T) {
 	if got := strings.Join(res.Nodes[1].Taints, ","); got != "node.kubernetes.io/unreachable:NoSchedule,node.kubernetes.io/unreachable:NoExecute" {
 		t.Fatalf("node-2 taints %s", got)
 	}
-	if d := res.Deployments[0]; d.Name != "default/web" || d.Desired != 3 || d.Available != 3 {
-		// Nothing is evicted yet: the Deployment still counts the pod on the dead node.
+	if d := res.Deployments[0]; d.Name != "default/web" || d.Desired != 3 || d.UpToDate != 3 || d.Ready != 2 || d.Available != 2 {
+		// Nothing is evicted yet, but the node lifecycle controller has marked the pod on
+		// the dead node not ready: the Deployment has 3 pods, 2 available.
 		t.Fatalf("deployment %+v", d)
 	}
 	if len(res.EventLog.SHA256) != 64 || res.EventLog.Entries == 0 {
@@ -41,7 +42,7 @@ func TestSummaryAndText(t *testing.T) {
 	if err := WriteText(&text, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Scenario node-failure, seed 1, 3m0s", "NodeCrash", "NodeNotReady", "│ node-2 │ Unknown", "│ default/web │ 3/3", "Event log: " + fmt.Sprint(res.EventLog.Entries) + " entries, sha256 " + res.EventLog.SHA256} {
+	for _, want := range []string{"Scenario node-failure, seed 1, 3m0s", "NodeCrash", "NodeNotReady", "│ node-2 │ Unknown", "│ default/web │ 2/3", "Event log: " + fmt.Sprint(res.EventLog.Entries) + " entries, sha256 " + res.EventLog.SHA256} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, text.String())
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/eventlog"
+	"github.com/orrery-sim/orrery/sim/events"
 	"github.com/orrery-sim/orrery/sim/informer"
 	"github.com/orrery-sim/orrery/sim/loop"
 )
@@ -98,6 +99,7 @@ type Controller struct {
 	health   map[string]*health
 	zones    map[string]*zoneQueue
 	identity string
+	recorder *events.Recorder
 	// allDisrupted is set while every zone is fully disrupted ("master disruption mode").
 	allDisrupted bool
 }
@@ -123,7 +125,8 @@ func New(clock loop.Clock, log *eventlog.Log, client *apiserver.Client, nodes, l
 		opts.UnhealthyZoneThreshold = DefaultUnhealthyZoneThreshold
 	}
 	return &Controller{clock: clock, log: log, client: client, nodes: nodes, leases: leases, opts: opts,
-		health: map[string]*health{}, zones: map[string]*zoneQueue{}, identity: apiserver.ControllerManagerUser}
+		health: map[string]*health{}, zones: map[string]*zoneQueue{}, identity: apiserver.ControllerManagerUser,
+		recorder: events.New(clock, client, EventSource, "")}
 }
 
 // Start begins the periodic monitoring.
@@ -355,6 +358,9 @@ func (c *Controller) markUnknown(node *corev1.Node) *corev1.Node {
 		return node // retried on the next pass
 	}
 	c.log.Action(c.identity, "NodeNotReady", "nodes", "", node.Name, fmt.Sprintf("Node %s status is now: NodeNotReady", node.Name))
+	if rc := readyCondition(node); rc != nil && rc.Status == corev1.ConditionTrue {
+		c.markPodsNotReady(node.Name)
+	}
 	return updated.(*corev1.Node)
 }
 

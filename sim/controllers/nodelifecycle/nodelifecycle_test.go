@@ -205,3 +205,39 @@ func TestConditionTaints(t *testing.T) {
 		t.Fatalf("taints after the pressure cleared: %v", n.Spec.Taints)
 	}
 }
+
+// TestSilentNodePodsMarkedNotReady: when the controller finds a ready node's kubelet
+// silent, it marks the node's pods not ready (upstream's MarkPodsNotReady) at the same
+// pass, with a NodeNotReady event, so that endpoints drop them long before eviction.
+func TestSilentNodePodsMarkedNotReady(t *testing.T) {
+	c := simtest.New(t, simtest.Node("n1", "2", "4Gi"))
+	p := simtest.Pod("web", "100m", "64Mi")
+	c.Apply(p)
+	c.RunFor(time.Minute)
+	if podReady(c.Pod("web")) != corev1.ConditionTrue {
+		t.Fatalf("web not ready before the crash: %v", c.Pod("web").Status.Conditions)
+	}
+	if err := c.CrashNode("n1"); err != nil {
+		t.Fatal(err)
+	}
+	c.RunFor(2 * time.Minute)
+	notReady := c.FirstAction("NodeNotReady", "n1")
+	if at := c.FirstAction("MarkedPodNotReady", "web"); at != notReady {
+		t.Errorf("pod marked not ready at %v, want with the node at %v", at, notReady)
+	}
+	if got := podReady(c.Pod("web")); got != corev1.ConditionFalse {
+		t.Errorf("pod Ready = %s after the node went silent", got)
+	}
+	if evs := c.Events("NodeNotReady"); len(evs) != 1 || evs[0].Message != "Node is not ready" || evs[0].InvolvedObject.Name != "web" || evs[0].Source.Component != nodelifecycle.EventSource {
+		t.Errorf("events %v", evs)
+	}
+}
+
+func podReady(p *corev1.Pod) corev1.ConditionStatus {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status
+		}
+	}
+	return ""
+}
