@@ -52,6 +52,9 @@ type Config struct {
 	// Loads are CPU demands on groups of pods over time, which the metrics server (and so
 	// the HorizontalPodAutoscaler) sees shared among the ready pods.
 	Loads []metricsserver.Load
+	// Kubelet is the kubelet configuration every node starts from (its Node field is
+	// ignored): image pulls, eviction thresholds, timings.
+	Kubelet kubelet.Config
 	// SchedulerConfig is a decoded KubeSchedulerConfiguration: its profiles (unless
 	// Profiles is set) and its HTTP extenders.
 	SchedulerConfig *configv1.KubeSchedulerConfiguration
@@ -93,10 +96,12 @@ type Cluster struct {
 	Admin     *apiserver.Client
 	Scheduler *scheduler.Scheduler
 	// Metrics is the metrics server (the resource metrics API the HPA reads).
-	Metrics   *metricsserver.Server
-	kubelets  map[string]*kubelet.Kubelet
-	nodeNames []string
-	traffic   *traffic
+	Metrics  *metricsserver.Server
+	kubelets map[string]*kubelet.Kubelet
+	// kubeletCfg is Config.Kubelet, the template of every node's kubelet.
+	kubeletCfg kubelet.Config
+	nodeNames  []string
+	traffic    *traffic
 }
 
 // Actor is the identity the simulator records its own actions (faults) under.
@@ -116,7 +121,10 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start API server: %w", err)
 	}
-	c := &Cluster{Loop: l, Log: log, API: api, kubelets: map[string]*kubelet.Kubelet{}}
+	if err := kubelet.ValidateEvictionHard(cfg.Kubelet.EvictionHard); err != nil {
+		return nil, fmt.Errorf("kubelet configuration: %w", err)
+	}
+	c := &Cluster{Loop: l, Log: log, API: api, kubelets: map[string]*kubelet.Kubelet{}, kubeletCfg: cfg.Kubelet}
 	c.Admin = api.ClientFor(apiserver.User{Name: apiserver.AdminUser, Groups: []string{apiserver.MastersGroup}})
 
 	if err := c.initTraffic(cfg.Traffic); err != nil {
@@ -199,16 +207,15 @@ func (c *Cluster) newKubelet(n *corev1.Node) (*kubelet.Kubelet, error) {
 	if _, dup := c.kubelets[n.Name]; dup {
 		return nil, fmt.Errorf("node %q is listed twice", n.Name)
 	}
-	client := c.API.ClientFor(apiserver.NodeUser(n.Name))
-	images := []string{}
-	for _, img := range n.Status.Images {
-		images = append(images, img.Names...)
-	}
-	rt, err := c.trackNode(n.Name, kubelet.NewSimRuntime(c.Loop, images...))
+	// The kubelet's requests come from its node: a partition cuts them off.
+	client := c.API.ClientOn(apiserver.NodeUser(n.Name), n.Name)
+	kcfg := c.kubeletCfg
+	kcfg.Node = n
+	rt, err := c.trackNode(n.Name, kubelet.NewSimRuntimeFor(c.Loop, kcfg))
 	if err != nil {
 		return nil, err
 	}
-	k := kubelet.New(c.Loop, c.Log, client, rt, kubelet.Config{Node: n})
+	k := kubelet.New(c.Loop, c.Log, client, rt, kcfg)
 	c.kubelets[n.Name] = k
 	c.nodeNames = append(c.nodeNames, n.Name)
 	return k, nil
