@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
+	"github.com/orrery-sim/orrery/scenarios/assert"
 	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/controllers/deployment"
 	"github.com/orrery-sim/orrery/sim/drain"
@@ -43,6 +44,21 @@ type Run struct {
 	Cluster  *sim.Cluster
 	// Actions are the component actions of the run, in order.
 	Actions []eventlog.Entry
+	// Assertions are the outcomes of spec.assertions, in order.
+	Assertions []assert.Result
+	// FaultErrors are the faults that could not be applied when their time came.
+	FaultErrors []error
+}
+
+// Failed returns the assertions that failed.
+func (r *Run) Failed() []assert.Result {
+	var out []assert.Result
+	for _, a := range r.Assertions {
+		if !a.Passed {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Run builds the scenario's cluster, applies its manifests at 0s, schedules its timeline
@@ -100,7 +116,14 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 	for _, e := range s.Spec.Timeline {
 		s.schedule(c, e)
 	}
+	injector, err := s.scheduleFaults(c, d)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
+	}
+	finish := s.checkAssertions(c)
 	c.RunFor(d)
+	r.Assertions = finish(d)
+	r.FaultErrors = injector.Errors
 	if err := log.Err(); err != nil {
 		return nil, fmt.Errorf("write event log: %w", err)
 	}
@@ -188,14 +211,5 @@ func (s *Scenario) schedule(c *sim.Cluster, e Event) {
 		})
 		return
 	}
-	f := e.Fault
-	switch f.Kind {
-	case FaultNodeCrash:
-		c.Loop.At(loop.Epoch.Add(e.At.Duration), func() { _ = c.CrashNode(f.Node) })
-		if f.For != nil {
-			c.Loop.At(loop.Epoch.Add(e.At.Duration+f.For.Duration), func() { _ = c.RecoverNode(f.Node) })
-		}
-	case FaultNodeRecover:
-		c.Loop.At(loop.Epoch.Add(e.At.Duration), func() { _ = c.RecoverNode(f.Node) })
-	}
+	// Faults go through the run's injector (scheduleFaults).
 }

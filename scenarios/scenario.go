@@ -98,6 +98,12 @@ type Spec struct {
 	// Traffic lists request streams to Services (see traffic.go); with any, every node
 	// runs kube-proxy.
 	Traffic []Traffic `yaml:"traffic"`
+	// RandomFaults draws node (and zone) failures from the run's seed (see faults.go).
+	RandomFaults *RandomFaults `yaml:"randomFaults"`
+	// Assertions must hold for the run to pass (see assertions.go).
+	Assertions []Assertion `yaml:"assertions"`
+	// SampleInterval is how often assertions are checked (default 5s).
+	SampleInterval *Duration `yaml:"sampleInterval"`
 }
 
 // Load is a total CPU demand, over time since the start, on the pods of a namespace that a
@@ -183,20 +189,6 @@ type Drain struct {
 type Rollback struct {
 	Deployment string `yaml:"deployment"`
 	ToRevision int64  `yaml:"toRevision"`
-}
-
-// Fault kinds.
-const (
-	FaultNodeCrash   = "NodeCrash"
-	FaultNodeRecover = "NodeRecover"
-)
-
-// Fault is a failure to inject (or end).
-type Fault struct {
-	Kind string `yaml:"kind"`
-	Node string `yaml:"node"`
-	// For, on a NodeCrash, recovers the node after this long.
-	For *Duration `yaml:"for"`
 }
 
 // Loads returns the scenario's loads for the metrics server.
@@ -489,19 +481,12 @@ func (s *Scenario) validate() model.ErrorList {
 			}
 			continue
 		}
-		if e.Fault == nil {
-			continue
-		}
-		switch e.Fault.Kind {
-		case FaultNodeCrash, FaultNodeRecover:
-			if !names[e.Fault.Node] {
-				errs = append(errs, s.errorf(field+".fault.node", "Not found: %q: no such node in spec.cluster", e.Fault.Node))
-			}
-		default:
-			errs = append(errs, s.errorf(field+".fault.kind", "Unsupported value: %q: supported values: %q, %q", e.Fault.Kind, FaultNodeCrash, FaultNodeRecover))
-		}
 	}
 	errs = append(errs, s.validateTraffic()...)
+	errs = append(errs, s.validateAssertions()...)
+	if len(errs) == 0 {
+		errs = append(errs, s.validateFaults()...)
+	}
 	return errs
 }
 

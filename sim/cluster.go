@@ -100,6 +100,8 @@ type Cluster struct {
 	kubelets map[string]*kubelet.Kubelet
 	// kubeletCfg is Config.Kubelet, the template of every node's kubelet.
 	kubeletCfg kubelet.Config
+	// watchExtra is the watch latency API server brown-outs add now.
+	watchExtra time.Duration
 	nodeNames  []string
 	traffic    *traffic
 }

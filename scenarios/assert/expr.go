@@ -16,7 +16,6 @@ import (
 // node-utilisation, node-allocation) or names an object as NAMESPACE/NAME.
 var metrics = map[string][]string{
 	"deployment":       {"available", "ready", "updated", "replicas", "unavailable"},
-	"statefulset":      {"available", "ready", "replicas"},
 	"daemonset":        {"desired", "ready", "available", "unavailable"},
 	"job":              {"active", "succeeded", "failed", "complete"},
 	"service":          {"endpoints", "requests", "failed-requests", "failed-requests-ratio", "availability"},
@@ -29,14 +28,14 @@ var metrics = map[string][]string{
 // named reports whether a subject kind names one object.
 func named(kind string) bool {
 	switch kind {
-	case "deployment", "statefulset", "daemonset", "job", "service":
+	case "deployment", "daemonset", "job", "service":
 		return true
 	}
 	return false
 }
 
 // Subjects lists the subject kinds in the order the documentation gives them.
-var Subjects = []string{"deployment", "statefulset", "daemonset", "job", "service", "pods", "nodes", "node-utilisation", "node-allocation"}
+var Subjects = []string{"deployment", "daemonset", "job", "service", "pods", "nodes", "node-utilisation", "node-allocation"}
 
 // Metrics returns the metrics a subject kind offers.
 func Metrics(kind string) []string { return metrics[kind] }

@@ -245,3 +245,6 @@ func accessor(obj runtime.Object) metav1.Object {
 	}
 	return m
 }
+
+// WatchLatency returns the current watch delivery latency.
+func (s *Server) WatchLatency() time.Duration { return s.latency }
