@@ -116,6 +116,7 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 	for _, e := range s.Spec.Timeline {
 		s.schedule(c, e)
 	}
+	s.scheduleWorkloads(c)
 	injector, err := s.scheduleFaults(c, d)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)

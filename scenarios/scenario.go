@@ -104,6 +104,9 @@ type Spec struct {
 	Assertions []Assertion `yaml:"assertions"`
 	// SampleInterval is how often assertions are checked (default 5s).
 	SampleInterval *Duration `yaml:"sampleInterval"`
+	// Workloads are traces and synthetic generators whose pods arrive and depart over the
+	// run (see workloads.go).
+	Workloads []Workload `yaml:"workloads"`
 }
 
 // Load is a total CPU demand, over time since the start, on the pods of a namespace that a
@@ -124,6 +127,9 @@ type Load struct {
 type Cluster struct {
 	Nodes     []NodeSpec `yaml:"nodes"`
 	NodePools []NodePool `yaml:"nodePools"`
+	// Snapshot is a `kubectl get ... -A -o yaml` file whose nodes join the cluster and
+	// whose objects are applied at 0s (see workloads.go).
+	Snapshot SnapshotFile `yaml:"snapshot"`
 }
 
 // NodeSpec is one node.
@@ -311,6 +317,7 @@ func load(fsys fs.FS, name, display string) (*Scenario, error) {
 			s.SchedulerConfig = cfg
 		}
 	}
+	errs = append(errs, s.loadWorkloads(fsys, name, display)...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -440,7 +447,7 @@ func (s *Scenario) validate() model.ErrorList {
 			addNode(field, p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels, p.Taints)
 		}
 	}
-	if len(names) == 0 {
+	if len(names) == 0 && !s.importsNodes() {
 		errs = append(errs, s.errorf("spec.cluster", "Required value: at least one node or node pool"))
 	}
 	for i, e := range s.Spec.Timeline {
@@ -483,6 +490,7 @@ func (s *Scenario) validate() model.ErrorList {
 		}
 	}
 	errs = append(errs, s.validateTraffic()...)
+	errs = append(errs, s.validateWorkloads()...)
 	errs = append(errs, s.validateAssertions()...)
 	if len(errs) == 0 {
 		errs = append(errs, s.validateFaults()...)
@@ -556,7 +564,7 @@ func (s *Scenario) Nodes() []*corev1.Node {
 			out = append(out, mk(p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels, p.Taints, zone))
 		}
 	}
-	return out
+	return append(out, s.importedNodes()...)
 }
 
 // buildNode makes the Node object of a validated node description.
