@@ -317,14 +317,34 @@ func (m *evictionManager) met(obs map[string]observation) []threshold {
 }
 
 // observe measures the signals: memory.available is the node's memory capacity minus the
-// working set of every running container (upstream measures the whole node's working
-// set against capacity; here only containers use memory); with an ephemeral-storage
-// capacity, nodefs and imagefs are one filesystem holding the images and the
-// containers' local storage. Inodes, PIDs and the allocatable signal are not observed.
+// working set of every running container and of the usage outside pods (AddNodeUsage;
+// upstream measures the whole node's working set against capacity); with an
+// ephemeral-storage capacity, nodefs and imagefs are one filesystem holding the images,
+// the containers' local storage and the usage outside pods. Inodes, PIDs and the
+// allocatable signal are not observed.
 func (m *evictionManager) observe() (map[string]observation, map[*podWorker]*podStats) {
 	k := m.k
+	node, stats := k.measure()
+	obs := map[string]observation{}
+	capacity := k.cfg.Node.Status.Capacity
+	if q, ok := capacity[corev1.ResourceMemory]; ok {
+		obs[SignalMemoryAvailable] = observation{available: q.Value() - node.MemoryBytes, capacity: q.Value()}
+	}
+	if q, ok := capacity[corev1.ResourceEphemeralStorage]; ok {
+		o := observation{available: max(q.Value()-node.DiskBytes, 0), capacity: q.Value()}
+		obs[SignalNodeFsAvailable] = o
+		obs[SignalImageFsAvailable] = o
+		obs[SignalContainerFsAvailable] = o
+	}
+	return obs, stats
+}
+
+// measure returns the node's usage now (the pods' CPU; the working set of the pods and
+// of what runs outside them; the filesystem holding the images, the pods' local storage
+// and the usage outside pods) and each pod's usage.
+func (k *Kubelet) measure() (Usage, map[*podWorker]*podStats) {
 	stats := map[*podWorker]*podStats{}
-	var memory, disk int64
+	node := Usage{MemoryBytes: max(k.outside.MemoryBytes, 0), DiskBytes: max(k.outside.DiskBytes, 0)}
 	for _, key := range sortedWorkerKeys(k.workers) {
 		w := k.workers[key]
 		ps := &podStats{}
@@ -333,31 +353,20 @@ func (m *evictionManager) observe() (map[string]observation, map[*podWorker]*pod
 				continue
 			}
 			if u, ok := k.runtime.Usage(c.id); ok {
+				node.MilliCPU += u.MilliCPU
 				ps.memory += u.MemoryBytes
 				ps.disk += u.DiskBytes
 				ps.containers = append(ps.containers, ContainerUsage{Name: c.spec.Name, Usage: u})
 			}
 		}
-		memory += ps.memory
-		disk += ps.disk
+		node.MemoryBytes += ps.memory
+		node.DiskBytes += ps.disk
 		stats[w] = ps
 	}
-	obs := map[string]observation{}
-	capacity := k.cfg.Node.Status.Capacity
-	if q, ok := capacity[corev1.ResourceMemory]; ok {
-		obs[SignalMemoryAvailable] = observation{available: q.Value() - memory, capacity: q.Value()}
+	for _, img := range k.runtime.Images() {
+		node.DiskBytes += img.SizeBytes
 	}
-	if q, ok := capacity[corev1.ResourceEphemeralStorage]; ok {
-		used := disk
-		for _, img := range k.runtime.Images() {
-			used += img.SizeBytes
-		}
-		o := observation{available: max(q.Value()-used, 0), capacity: q.Value()}
-		obs[SignalNodeFsAvailable] = o
-		obs[SignalImageFsAvailable] = o
-		obs[SignalContainerFsAvailable] = o
-	}
-	return obs, stats
+	return node, stats
 }
 
 func sortedWorkerKeys(workers map[string]*podWorker) []string {

@@ -22,10 +22,11 @@ type ImageOptions struct {
 // serializeImagePulls (the default) one at a time in request order, the others waiting;
 // otherwise up to maxParallelImagePulls at once (0: no cap).
 type imagePuller struct {
-	k      *Kubelet
-	max    int
-	active int
-	queue  []pullRequest
+	k       *Kubelet
+	max     int
+	active  int
+	queue   []pullRequest
+	stopped bool
 }
 
 type pullRequest struct {
@@ -51,8 +52,18 @@ func (p *imagePuller) pull(image string, done func(size int64, err error, pullin
 	p.next()
 }
 
+// stop drops the queued pulls of a kubelet that stops (pulls under way finish in the
+// runtime; nobody hears of them).
+func (p *imagePuller) stop() {
+	p.queue = nil
+	p.stopped = true
+}
+
 // next starts queued pulls while there is room.
 func (p *imagePuller) next() {
+	if p.stopped {
+		return
+	}
 	for len(p.queue) > 0 && (p.max == 0 || p.active < p.max) {
 		req := p.queue[0]
 		p.queue = p.queue[1:]

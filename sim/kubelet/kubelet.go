@@ -48,6 +48,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/eventlog"
@@ -125,6 +126,12 @@ type Kubelet struct {
 	gen        uint64 // bumped on stop: callbacks of an earlier life do nothing
 	up         bool
 	lastStatus time.Time
+	// found are the runtime's containers listed at Start, by pod, until their pods are
+	// seen (adopted) or the first housekeeping.
+	found map[types.UID][]RuntimeContainer
+	// outside is the node's memory and disk in use outside pods (AddNodeUsage); it
+	// belongs to the machine, not to a life of the kubelet.
+	outside Usage
 }
 
 // New returns the kubelet of cfg.Node, writing through client (system:node:<name>).
@@ -183,7 +190,8 @@ func (k *Kubelet) after(d time.Duration, fn func()) *loop.Timer {
 	})
 }
 
-// Start registers the node, starts heartbeats and begins running its pods.
+// Start registers the node, starts heartbeats and begins running its pods. After Stop it
+// adopts the containers still in the runtime (see Stop and README.md).
 func (k *Kubelet) Start() error {
 	if k.up {
 		return nil
@@ -202,6 +210,7 @@ func (k *Kubelet) Start() error {
 		return fmt.Errorf("kubelet %s: register: %w", k.name, err)
 	}
 	k.renewLease()
+	k.found = k.listRuntime()
 	k.pods = informer.New(k.client, "pods", "", apiserver.Filter{NodeName: k.name})
 	k.pods.AddHandler(informer.Handler{
 		OnAdd:    func(obj runtime.Object) { k.podChanged(obj.(*corev1.Pod)) },
@@ -210,24 +219,32 @@ func (k *Kubelet) Start() error {
 	})
 	if err := k.pods.Start(); err != nil {
 		k.up = false
+		k.found = nil
 		return fmt.Errorf("kubelet %s: %w", k.name, err)
 	}
+	// Every pod on the node has its worker now: addresses held by others are free, and
+	// containers of pods not seen are orphans for the first housekeeping.
+	known := map[types.UID]bool{}
+	for _, w := range k.workers {
+		known[w.uid] = true
+	}
+	k.ips.retain(func(uid types.UID) bool { return known[uid] })
+	if len(k.found) > 0 {
+		k.after(DefaultHousekeepingPeriod, k.cleanupOrphans)
+	}
+	k.found = nil
 	k.eviction.run()
 	k.log.Action(k.user, "Starting", "nodes", "", k.name, "Starting kubelet.")
 	return nil
 }
 
-// Crash stops the kubelet and kills its containers, as a node failure does; nothing is
-// reported to the API server.
+// Crash stops the kubelet and kills its containers, as a node failure does (also after
+// Stop); nothing is reported to the API server.
 func (k *Kubelet) Crash() {
-	if !k.up {
-		return
+	if k.up {
+		k.halt()
 	}
-	k.up = false
-	k.gen++
-	k.pods.Stop()
 	k.runtime.KillAll()
-	clear(k.workers)
 	k.ips.reset()
 }
 

@@ -4,27 +4,30 @@ import (
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // ipAllocator hands out pod IPs from the node's podCIDR in address order, skipping the
 // network address and the gateway (the first host address), and reusing released ones
-// lowest first.
+// lowest first. Each address records the pod holding it, as the CNI plugin's IPAM state
+// on the node's disk does: it outlives a kubelet restart.
 type ipAllocator struct {
 	prefix netip.Prefix
 	ok     bool
-	used   map[netip.Addr]bool
+	used   map[netip.Addr]types.UID
 }
 
 func newIPAllocator(cidr string) *ipAllocator {
-	a := &ipAllocator{used: map[netip.Addr]bool{}}
+	a := &ipAllocator{used: map[netip.Addr]types.UID{}}
 	if p, err := netip.ParsePrefix(cidr); err == nil {
 		a.prefix, a.ok = p.Masked(), true
 	}
 	return a
 }
 
-// allocate returns the lowest free address, or "" when there is no podCIDR or it is full.
-func (a *ipAllocator) allocate() string {
+// allocate returns the lowest free address for the pod, or "" when there is no podCIDR or
+// it is full.
+func (a *ipAllocator) allocate(uid types.UID) string {
 	if !a.ok {
 		return ""
 	}
@@ -33,8 +36,8 @@ func (a *ipAllocator) allocate() string {
 		if a.prefix.Addr().Is4() && isBroadcast(a.prefix, ip) {
 			break
 		}
-		if !a.used[ip] {
-			a.used[ip] = true
+		if _, taken := a.used[ip]; !taken {
+			a.used[ip] = uid
 			return ip.String()
 		}
 	}
@@ -46,19 +49,33 @@ func isBroadcast(p netip.Prefix, ip netip.Addr) bool {
 	return !next.IsValid() || !p.Contains(next)
 }
 
-// claim marks an address already in use (a pod's IP from before a kubelet restart).
-func (a *ipAllocator) claim(ip string) bool {
+// claim marks an address in use by the pod (its IP from before a kubelet restart); it
+// fails if another pod holds it.
+func (a *ipAllocator) claim(ip string, uid types.UID) bool {
 	addr, err := netip.ParseAddr(ip)
-	if err != nil || !a.ok || !a.prefix.Contains(addr) || a.used[addr] {
+	if err != nil || !a.ok || !a.prefix.Contains(addr) {
 		return false
 	}
-	a.used[addr] = true
+	if owner, taken := a.used[addr]; taken && owner != uid {
+		return false
+	}
+	a.used[addr] = uid
 	return true
 }
 
-func (a *ipAllocator) release(ip string) {
-	if addr, err := netip.ParseAddr(ip); err == nil {
+// release frees the pod's address (not one another pod holds since).
+func (a *ipAllocator) release(ip string, uid types.UID) {
+	if addr, err := netip.ParseAddr(ip); err == nil && a.used[addr] == uid {
 		delete(a.used, addr)
+	}
+}
+
+// retain frees the addresses of pods keep rejects.
+func (a *ipAllocator) retain(keep func(types.UID) bool) {
+	for addr, uid := range a.used {
+		if !keep(uid) {
+			delete(a.used, addr)
+		}
 	}
 }
 

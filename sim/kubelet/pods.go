@@ -139,7 +139,18 @@ func (k *Kubelet) podChanged(pod *corev1.Pod) {
 		w = nil
 	}
 	if pod.DeletionTimestamp != nil {
+		if w == nil && hasLive(k.found[pod.UID]) {
+			// Deleted while the kubelet was down, its containers still running: stop
+			// them within the grace period, then finish the deletion.
+			w = k.newWorker(pod)
+			k.workers[key] = w
+			w.update(pod)
+		}
 		if w == nil {
+			if _, ok := k.found[pod.UID]; ok {
+				delete(k.found, pod.UID)
+				k.runtime.RemovePod(pod.UID)
+			}
 			k.after(0, func() { k.confirmDeletion(pod) })
 			return
 		}
@@ -168,10 +179,10 @@ func (k *Kubelet) newWorker(pod *corev1.Pod) *podWorker {
 		w.startTime = *pod.Status.StartTime
 	}
 	k.refreshPodCIDR()
-	if pod.Status.PodIP != "" && k.ips.claim(pod.Status.PodIP) {
+	if pod.Status.PodIP != "" && k.ips.claim(pod.Status.PodIP, pod.UID) {
 		w.ip = pod.Status.PodIP
 	} else {
-		w.ip = k.ips.allocate()
+		w.ip = k.ips.allocate(pod.UID)
 	}
 	prev := map[string]corev1.ContainerStatus{}
 	for _, cs := range append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
@@ -203,6 +214,16 @@ func (k *Kubelet) newWorker(pod *corev1.Pod) *podWorker {
 	}
 	for i := range pod.Spec.Containers {
 		w.ctrs = append(w.ctrs, mk(&pod.Spec.Containers[i], kindRegular))
+	}
+	if recs, ok := k.found[pod.UID]; ok {
+		delete(k.found, pod.UID)
+		for _, rc := range recs {
+			for _, c := range w.all() {
+				if c.spec.Name == rc.Name {
+					w.adopt(c, rc, prev[rc.Name])
+				}
+			}
+		}
 	}
 	return w
 }
@@ -444,31 +465,56 @@ func (w *podWorker) create(c *container) {
 	c.forceRestart = false
 	_ = k.recorder.Eventf(w.pod, corev1.EventTypeNormal, EventCreated, "Created container: %s", c.spec.Name)
 	seed := k.clock.Rand("kubelet/" + k.name)
-	cfg := ContainerConfig{ID: id, Pod: w.pod, Container: c.spec, Profile: w.profile.For(c.spec.Name), Rand: rand.New(rand.NewPCG(seed.Uint64(), seed.Uint64()))}
-	k.runtime.StartContainer(cfg, func() {
-		if !w.current() || c.id != id || w.terminating {
-			return
+	cfg := ContainerConfig{ID: id, Pod: w.pod, Container: c.spec, Attempt: c.restarts, Profile: w.profile.For(c.spec.Name), Rand: rand.New(rand.NewPCG(seed.Uint64(), seed.Uint64()))}
+	// The runtime's callbacks reach whichever kubelet life runs when they come: a
+	// restarted kubelet hears of the containers it adopted.
+	key, uid, name := w.key, w.uid, c.spec.Name
+	k.runtime.StartContainer(cfg, func() { k.containerStarted(key, uid, name, id) }, func(e Exit) { k.containerExited(key, uid, name, id, e) })
+}
+
+// containerOf finds the container instance id of a pod the kubelet runs now.
+func (k *Kubelet) containerOf(key string, uid types.UID, name, id string) (*podWorker, *container) {
+	w := k.workers[key]
+	if !k.up || w == nil || w.uid != uid {
+		return nil, nil
+	}
+	for _, c := range w.all() {
+		if c.spec.Name == name && c.id == id {
+			return w, c
 		}
-		c.creating = false
-		c.phase, c.reason, c.message = cRunning, "", ""
-		c.startedAt = k.clock.Now()
-		c.backedOff = false
-		c.started = c.spec.StartupProbe == nil
-		c.ready = c.started && c.spec.ReadinessProbe == nil
-		_ = k.recorder.Eventf(w.pod, corev1.EventTypeNormal, EventStarted, "Started container %s", c.spec.Name)
-		k.log.Action(k.user, EventStarted, "pods", w.pod.Namespace, w.pod.Name, fmt.Sprintf("Started container %s of pod %s/%s on %s", c.spec.Name, w.pod.Namespace, w.pod.Name, k.name))
-		w.startProbes(c)
-		w.sync()
-	}, func(e Exit) {
-		if !w.current() || c.id != id || c.phase != cRunning || w.terminating {
-			return
-		}
-		w.exited(c, e)
-		if e.OOMKilled {
-			k.log.Action(k.user, ReasonOOMKilled, "pods", w.pod.Namespace, w.pod.Name, fmt.Sprintf("Container %s was OOM-killed (exit code 137)", c.spec.Name))
-		}
-		w.sync()
-	})
+	}
+	return nil, nil
+}
+
+// containerStarted records that a container's process runs.
+func (k *Kubelet) containerStarted(key string, uid types.UID, name, id string) {
+	w, c := k.containerOf(key, uid, name, id)
+	if w == nil || w.terminating {
+		return
+	}
+	c.creating = false
+	c.phase, c.reason, c.message = cRunning, "", ""
+	c.startedAt = k.clock.Now()
+	c.backedOff = false
+	c.started = c.spec.StartupProbe == nil
+	c.ready = c.started && c.spec.ReadinessProbe == nil
+	_ = k.recorder.Eventf(w.pod, corev1.EventTypeNormal, EventStarted, "Started container %s", c.spec.Name)
+	k.log.Action(k.user, EventStarted, "pods", w.pod.Namespace, w.pod.Name, fmt.Sprintf("Started container %s of pod %s/%s on %s", c.spec.Name, w.pod.Namespace, w.pod.Name, k.name))
+	w.startProbes(c)
+	w.sync()
+}
+
+// containerExited records the end of a container's process and acts on it.
+func (k *Kubelet) containerExited(key string, uid types.UID, name, id string, e Exit) {
+	w, c := k.containerOf(key, uid, name, id)
+	if w == nil || c.phase != cRunning || w.terminating {
+		return
+	}
+	w.exited(c, e)
+	if e.OOMKilled {
+		k.log.Action(k.user, ReasonOOMKilled, "pods", w.pod.Namespace, w.pod.Name, fmt.Sprintf("Container %s was OOM-killed (exit code 137)", c.spec.Name))
+	}
+	w.sync()
 }
 
 // exited records the end of a container's process.
@@ -570,7 +616,7 @@ func (w *podWorker) finishTerminal() {
 			w.kill(c, gracePeriod(w.pod), fmt.Sprintf("Stopping container %s", c.spec.Name), func() { w.queueStatus() })
 		}
 	}
-	w.k.ips.release(w.ip)
+	w.k.ips.release(w.ip, w.uid)
 	w.queueStatus()
 	w.k.log.Action(w.k.user, "PodCompleted", "pods", w.pod.Namespace, w.pod.Name, fmt.Sprintf("Pod %s/%s reached phase %s", w.pod.Namespace, w.pod.Name, w.phase()))
 }
@@ -596,7 +642,7 @@ func (w *podWorker) evict(message string, disruption bool) {
 		}
 		c.pulling = false
 	}
-	w.k.ips.release(w.ip)
+	w.k.ips.release(w.ip, w.uid)
 	w.queueStatus()
 }
 
@@ -615,11 +661,12 @@ func (w *podWorker) terminate() {
 		if left > 0 || !w.current() {
 			return
 		}
-		w.k.ips.release(w.ip)
+		w.k.ips.release(w.ip, w.uid)
 		w.stopped = true
 		w.flushStatus()
 		w.k.confirmDeletion(w.pod)
 		delete(w.k.workers, w.key)
+		w.k.runtime.RemovePod(w.uid)
 		w.k.backoff.forget(string(w.uid) + "/")
 		w.k.log.Action(w.k.user, EventKilling, "pods", w.pod.Namespace, w.pod.Name, fmt.Sprintf("Stopped pod %s/%s", w.pod.Namespace, w.pod.Name))
 	}
@@ -650,8 +697,9 @@ func (k *Kubelet) dropWorker(w *podWorker) {
 			k.runtime.StopContainer(c.id, 0, func(Exit) {})
 		}
 	}
-	k.ips.release(w.ip)
+	k.ips.release(w.ip, w.uid)
 	k.backoff.forget(string(w.uid) + "/")
+	k.runtime.RemovePod(w.uid)
 }
 
 // podRemoved forgets a pod deleted from the API (its containers are stopped if any).

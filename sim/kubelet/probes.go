@@ -47,9 +47,12 @@ func (p *prober) thresholds() (success, failure int) {
 	return success, failure
 }
 
-// startProbes starts the container's startup, liveness and readiness probes.
+// startProbes starts the container's startup, liveness and readiness probes: the first at
+// initialDelaySeconds after the container started, or at once for a container that
+// started longer ago (adopted after a kubelet restart).
 func (w *podWorker) startProbes(c *container) {
 	w.stopProbes(c)
+	now := w.k.clock.Now()
 	for _, pr := range []struct {
 		t ProbeType
 		s *corev1.Probe
@@ -59,7 +62,7 @@ func (w *podWorker) startProbes(c *container) {
 		}
 		p := &prober{typ: pr.t, spec: pr.s}
 		c.probes = append(c.probes, p)
-		w.scheduleProbe(c, p, time.Duration(pr.s.InitialDelaySeconds)*time.Second)
+		w.scheduleProbe(c, p, max(c.startedAt.Add(time.Duration(pr.s.InitialDelaySeconds)*time.Second).Sub(now), 0))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/orrery-sim/orrery/model"
 )
@@ -37,6 +38,70 @@ type Runtime interface {
 	// KillAll removes every container at once, as a node crash does; no callback of an
 	// earlier call runs afterwards.
 	KillAll()
+	// Containers lists the latest instance of every container of every pod on the node,
+	// created, running (also while being stopped) or exited, as CRI's ListContainers and
+	// ContainerStatus report them; a kubelet that starts adopts what it finds. The
+	// callbacks of StartContainer still run for containers a stopped kubelet left behind.
+	Containers() []RuntimeContainer
+	// RemovePod forgets a pod's container records once the kubelet is done with the pod
+	// (CRI's RemovePodSandbox).
+	RemovePod(uid types.UID)
+}
+
+// FaultRuntime is what a runtime offers fault injection besides the CRI (the simulated
+// runtime does; the kubelet finds it through wrappers that have an Unwrap() Runtime).
+type FaultRuntime interface {
+	// CrashContainer makes a running container exit now with the exit code; its exited
+	// callback runs as for any exit.
+	CrashContainer(id string, exitCode int32) error
+	// SlowPulls adds latency to pulls and sets their bandwidth (0 keeps it) until
+	// restore is called.
+	SlowPulls(latency time.Duration, bandwidth int64) (restore func())
+}
+
+// faultRuntime returns the FaultRuntime under rt's wrappers, or nil.
+func faultRuntime(rt Runtime) FaultRuntime {
+	for rt != nil {
+		if f, ok := rt.(FaultRuntime); ok {
+			return f
+		}
+		u, ok := rt.(interface{ Unwrap() Runtime })
+		if !ok {
+			return nil
+		}
+		rt = u.Unwrap()
+	}
+	return nil
+}
+
+// ContainerState is a container instance's state in the runtime.
+type ContainerState int
+
+// The container states, as CRI's.
+const (
+	ContainerCreated ContainerState = iota
+	ContainerRunning
+	ContainerExited
+)
+
+// RuntimeContainer is what the runtime knows of one container instance.
+type RuntimeContainer struct {
+	// ID names the instance (ContainerConfig.ID).
+	ID string
+	// Pod is the pod the instance was created for (shared: do not modify).
+	Pod *corev1.Pod
+	// Name is the container's name in the pod.
+	Name string
+	// Attempt is the instance's restart count when it was created.
+	Attempt int32
+	// State is where the instance is in its life.
+	State ContainerState
+	// Stopping is set once the instance was sent SIGTERM (it runs until it exits).
+	Stopping bool
+	// StartedAt and FinishedAt are when its process started and ended (zero if not yet).
+	StartedAt, FinishedAt time.Time
+	// Exit is how its process ended (when State is ContainerExited).
+	Exit Exit
 }
 
 // ContainerConfig is one container instance to run.
@@ -46,6 +111,8 @@ type ContainerConfig struct {
 	// Pod and Container are the spec the instance runs (shared: do not modify).
 	Pod       *corev1.Pod
 	Container *corev1.Container
+	// Attempt is the container's restart count (CRI's attempt), as the runtime records it.
+	Attempt int32
 	// Profile is the container's usage profile (the simulated runtime follows it).
 	Profile model.ContainerProfile
 	// Rand is the instance's own random stream, derived from the kubelet's named stream.

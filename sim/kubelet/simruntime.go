@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/orrery-sim/orrery/model"
 	"github.com/orrery-sim/orrery/sim/loop"
@@ -43,13 +44,17 @@ const (
 // concurrent pulls of one image are one pull. Containers start after their profile's
 // startup time, exit after runFor, crash as their profile says, are OOM-killed when their
 // memory curve reaches their limit, and answer probes and usage queries (CPU, memory,
-// disk) from their profile.
+// disk) from their profile. It keeps a record of the latest instance of every container
+// (created, running, exited) until its pod is removed, so that a restarted kubelet finds
+// what still runs; fault hooks crash containers and slow pulls down (see FaultRuntime).
 type SimRuntime struct {
 	clock      loop.Clock
 	images     map[string]*Image
 	missing    map[string]bool
 	pulling    map[string][]func(int64, error)
-	containers map[string]*simContainer
+	containers map[string]*simContainer                   // created or running, by ID
+	records    map[types.UID]map[string]*RuntimeContainer // by pod UID and container name
+	slowdowns  []*pullSlowdown
 	gen        uint64
 	// PullLatency is every pull's fixed cost (DefaultRegistryLatency).
 	PullLatency time.Duration
@@ -66,9 +71,14 @@ type SimRuntime struct {
 
 type simContainer struct {
 	cfg            ContainerConfig
+	rec            *RuntimeContainer
 	startedAt      time.Time
 	running        bool
 	exited         *Exit
+	onExit         func(Exit) // the exited callback of StartContainer
+	stopping       bool       // SIGTERM sent: gone at stopAt
+	stopAt         time.Time
+	stopDone       []func(Exit)
 	timers         []*loop.Timer
 	cpu, mem, disk *model.Series
 	cpuLimit       int64 // millicores, 0 = none
@@ -79,6 +89,7 @@ type simContainer struct {
 // their configured or default sizes).
 func NewSimRuntime(clock loop.Clock, images ...string) *SimRuntime {
 	r := &SimRuntime{clock: clock, images: map[string]*Image{}, missing: map[string]bool{}, pulling: map[string][]func(int64, error){}, containers: map[string]*simContainer{},
+		records:     map[types.UID]map[string]*RuntimeContainer{},
 		PullLatency: DefaultRegistryLatency, PullBandwidth: DefaultPullBandwidth, DefaultImageSize: DefaultImageSize,
 		StartLatency: DefaultContainerStartLatency, TermLatency: DefaultSIGTERMExitLatency}
 	for _, img := range images {
@@ -130,13 +141,13 @@ func (r *SimRuntime) sizeOf(image string) int64 {
 	return r.DefaultImageSize
 }
 
-// transferTime is how long downloading size bytes takes at the pull bandwidth, to the
-// nanosecond (0 without a bandwidth).
-func (r *SimRuntime) transferTime(size int64) time.Duration {
-	if r.PullBandwidth <= 0 || size <= 0 {
+// transferTime is how long downloading size bytes takes at bandwidth bytes per second, to
+// the nanosecond (0 without a bandwidth).
+func transferTime(size, bandwidth int64) time.Duration {
+	if bandwidth <= 0 || size <= 0 {
 		return 0
 	}
-	bw := uint64(r.PullBandwidth)
+	bw := uint64(bandwidth)
 	secs, rem := uint64(size)/bw, uint64(size)%bw
 	hi, lo := bits.Mul64(rem, uint64(time.Second))
 	frac, _ := bits.Div64(hi, lo, bw) // rem < bw, so the quotient fits
@@ -164,17 +175,18 @@ func (r *SimRuntime) after(d time.Duration, fn func()) *loop.Timer {
 func (r *SimRuntime) ImagePresent(image string) bool { return r.images[image] != nil }
 
 // PullImage pulls an image: the registry latency, plus its size over the bandwidth when
-// it is not on the node yet; concurrent pulls of one image share one pull. An image
-// marked missing fails after the registry latency.
+// it is not on the node yet (both as slowed down by SlowPulls when the pull starts);
+// concurrent pulls of one image share one pull. An image marked missing fails after the
+// registry latency.
 func (r *SimRuntime) PullImage(image string, done func(int64, error)) {
 	waiting := r.pulling[image]
 	r.pulling[image] = append(waiting, done)
 	if len(waiting) > 0 {
 		return
 	}
-	d := r.PullLatency
+	d, bandwidth := r.pullTiming()
 	if !r.missing[image] && r.images[image] == nil {
-		d += r.transferTime(r.sizeOf(image))
+		d += transferTime(r.sizeOf(image), bandwidth)
 	}
 	r.after(d, func() {
 		var err error
@@ -231,7 +243,9 @@ func (r *SimRuntime) StartContainer(cfg ContainerConfig, started func(), exited 
 	if lim, ok := cfg.Container.Resources.Limits[corev1.ResourceMemory]; ok {
 		c.memLimit = lim.Value()
 	}
+	c.onExit = exited
 	r.containers[cfg.ID] = c
+	c.rec = r.record(cfg)
 	latency := r.StartLatency
 	if cfg.Profile.Startup != nil {
 		latency = *cfg.Profile.Startup
@@ -239,6 +253,7 @@ func (r *SimRuntime) StartContainer(cfg ContainerConfig, started func(), exited 
 	c.timers = append(c.timers, r.after(latency, func() {
 		c.running = true
 		c.startedAt = r.clock.Now()
+		c.rec.State, c.rec.StartedAt = ContainerRunning, c.startedAt
 		started()
 		r.scheduleExit(c, exited)
 	}))
@@ -304,30 +319,50 @@ func (r *SimRuntime) exit(c *simContainer, e Exit, exited func(Exit)) {
 	if c.exited != nil {
 		return
 	}
+	r.gone(c, e)
+	exited(e)
+}
+
+// gone ends a container: its timers stop, it leaves the running set and its record
+// becomes exited.
+func (r *SimRuntime) gone(c *simContainer, e Exit) {
 	for _, t := range c.timers {
 		t.Stop()
 	}
+	c.timers = nil
 	c.running = false
 	c.exited = &e
-	delete(r.containers, c.cfg.ID)
-	exited(e)
+	if r.containers[c.cfg.ID] == c {
+		delete(r.containers, c.cfg.ID)
+	}
+	c.rec.State, c.rec.FinishedAt, c.rec.Exit = ContainerExited, r.clock.Now(), e
 }
 
 // StopContainer delivers SIGTERM: the process exits as its profile's sigterm says (by
 // default after TermLatency with code 0), or is killed (137) when the grace period ends.
+// Stopping a container already being stopped waits for the same exit, brought forward to
+// a SIGKILL when the new grace period ends sooner.
 func (r *SimRuntime) StopContainer(id string, grace time.Duration, done func(Exit)) {
 	c := r.containers[id]
 	if c == nil {
 		r.after(0, func() { done(Exit{Code: model.SIGKILLExitCode}) })
 		return
 	}
+	if c.stopping {
+		c.stopDone = append(c.stopDone, done)
+		if r.clock.Now().Add(grace).Before(c.stopAt) {
+			r.armStop(c, grace, model.SIGKILLExitCode)
+		}
+		return
+	}
 	for _, t := range c.timers {
 		t.Stop()
 	}
 	c.timers = nil
-	delete(r.containers, id)
+	c.stopping, c.stopDone = true, []func(Exit){done}
+	c.rec.Stopping = true
 	if !c.running { // created but not started: removed at once
-		r.after(0, func() { done(Exit{}) })
+		r.armStop(c, 0, 0)
 		return
 	}
 	d, code := r.TermLatency, int32(0)
@@ -341,10 +376,22 @@ func (r *SimRuntime) StopContainer(id string, grace time.Duration, done func(Exi
 	if d > grace {
 		d, code = grace, model.SIGKILLExitCode
 	}
-	r.after(d, func() {
-		c.running = false
-		done(Exit{Code: code})
-	})
+	r.armStop(c, d, code)
+}
+
+// armStop (re)schedules a stopping container's end d from now with the exit code.
+func (r *SimRuntime) armStop(c *simContainer, d time.Duration, code int32) {
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	c.stopAt = r.clock.Now().Add(d)
+	c.timers = []*loop.Timer{r.after(d, func() {
+		e := Exit{Code: code}
+		r.gone(c, e)
+		for _, fn := range c.stopDone {
+			fn(e)
+		}
+	})}
 }
 
 // Probe answers from the profile: startup and readiness probes succeed from readyAfter,
@@ -353,7 +400,7 @@ func (r *SimRuntime) StopContainer(id string, grace time.Duration, done func(Exi
 func (r *SimRuntime) Probe(id string, probe ProbeType, done func(bool)) {
 	c := r.containers[id]
 	ok := false
-	if c != nil && c.running {
+	if c != nil && c.running && !c.stopping {
 		elapsed := r.clock.Now().Sub(c.startedAt)
 		p := c.cfg.Profile
 		ready := p.ReadyAfter == nil || elapsed >= *p.ReadyAfter
@@ -369,10 +416,11 @@ func (r *SimRuntime) Probe(id string, probe ProbeType, done func(bool)) {
 	r.after(0, func() { done(ok) })
 }
 
-// Usage returns the profile's usage now, CPU throttled at the container's limit.
+// Usage returns the profile's usage now, CPU throttled at the container's limit (none
+// once SIGTERM was sent).
 func (r *SimRuntime) Usage(id string) (Usage, bool) {
 	c := r.containers[id]
-	if c == nil || !c.running {
+	if c == nil || !c.running || c.stopping {
 		return Usage{}, false
 	}
 	elapsed := r.clock.Now().Sub(c.startedAt)
@@ -386,8 +434,8 @@ func (r *SimRuntime) Usage(id string) (Usage, bool) {
 	return u, true
 }
 
-// KillAll drops every container and pending callback, keeping pulled images (they are on
-// the node's disk).
+// KillAll drops every container, its record and every pending callback, keeping pulled
+// images (they are on the node's disk).
 func (r *SimRuntime) KillAll() {
 	for _, c := range r.containers {
 		for _, t := range c.timers {
@@ -395,6 +443,7 @@ func (r *SimRuntime) KillAll() {
 		}
 	}
 	clear(r.containers)
+	clear(r.records)
 	clear(r.pulling)
 	r.gen++
 }
