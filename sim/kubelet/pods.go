@@ -174,7 +174,7 @@ func (k *Kubelet) podChanged(pod *corev1.Pod) {
 }
 
 func (k *Kubelet) newWorker(pod *corev1.Pod) *podWorker {
-	w := &podWorker{k: k, key: informer.Key(pod), uid: pod.UID, startTime: metav1.NewTime(k.clock.Now())}
+	w := &podWorker{k: k, key: informer.Key(pod), uid: pod.UID, pod: pod, startTime: metav1.NewTime(k.clock.Now())}
 	if pod.Status.StartTime != nil {
 		w.startTime = *pod.Status.StartTime
 	}

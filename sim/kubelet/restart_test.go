@@ -208,3 +208,33 @@ func TestStopThenCrash(t *testing.T) {
 		t.Fatalf("after the crash and restart: %+v", cs)
 	}
 }
+
+// TestStopWhileTerminating: slow takes 20s to exit after SIGTERM. Deleted at 10s, it gets
+// SIGTERM at 10.005s; the kubelet stops at 15s and starts at 20s, adopts the container
+// being stopped and finishes the deletion when it exits at 30.005s, without a second
+// SIGTERM or Killing event.
+func TestStopWhileTerminating(t *testing.T) {
+	h := newHarness(t, cachedNode())
+	h.apply(profiled("slow", "startup: 0s\nsigterm: 20s", corev1.RestartPolicyAlways))
+	h.loop.RunUntil(at(10 * time.Second))
+	if _, err := h.admin.Delete("pods", "default", "slow", apiserver.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.loop.RunUntil(at(15 * time.Second))
+	h.k.Stop()
+	h.loop.RunUntil(at(20 * time.Second))
+	if err := h.k.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.loop.RunUntil(at(30*time.Second + w - time.Millisecond))
+	if h.pod("slow") == nil {
+		t.Fatal("deleted before its container exited")
+	}
+	h.loop.RunUntil(at(30*time.Second + w))
+	if h.pod("slow") != nil {
+		t.Fatal("not deleted when its container exited at 30.005s")
+	}
+	if got := h.events("slow", kubelet.EventKilling); len(got) != 1 {
+		t.Fatalf("Killing events %q, want one", got)
+	}
+}
