@@ -1,7 +1,10 @@
 // Package kubelet is Orrery's node agent: it registers its Node, renews its Lease and posts
 // node status, runs the pods bound to its node through a container Runtime, reports their
 // status back through the API server as system:node:<name>, and finishes their graceful
-// deletion. A crash stops it and its containers; a restart lists its pods again.
+// deletion. A crash stops it and its containers; Stop stops the kubelet alone, its
+// containers running on; a restart lists its pods again and adopts what still runs.
+// Fault hooks crash a container, add memory or disk use outside pods and slow image
+// pulls down.
 //
 // Pods run as upstream's kubelet runs them: admission re-checks a bound pod (resources,
 // node affinity and selector, host ports, NoExecute taints, node pressure) and fails it
