@@ -603,9 +603,7 @@ func (s *Scenario) loadWorkloads(fsys fs.FS, name, display string) model.ErrorLi
 			continue
 		}
 		field := fmt.Sprintf("spec.workloads[%d].trace", i)
-		if err := s.loadTrace(field, w, read, fail); err != nil {
-			fail(field, err)
-		}
+		loadTrace(field, w, read, fail)
 	}
 	if len(errs) > 0 {
 		return errs
@@ -654,8 +652,8 @@ func (s *Scenario) loadWorkloads(fsys fs.FS, name, display string) model.ErrorLi
 	return errs
 }
 
-// loadTrace reads one trace's files.
-func (s *Scenario) loadTrace(field string, w *Workload, read func(field, file string) (string, []byte, bool), fail func(string, error)) error {
+// loadTrace reads one trace's files with read, reporting importer errors through fail.
+func loadTrace(field string, w *Workload, read func(field, file string) (string, []byte, bool), fail func(string, error)) {
 	t := w.Trace
 	pod := trace.PodOptions{Namespace: t.Namespace, Image: t.Image}
 	// each reads one named file with fn; it reports false when the file is absent or bad.
@@ -722,7 +720,6 @@ func (s *Scenario) loadTrace(field string, w *Workload, read func(field, file st
 		trace.Sort(arrivals)
 		w.arrivals = arrivals
 	}
-	return nil
 }
 
 // workloadRun is one workload being replayed: its arrivals and what became of them.
