@@ -77,6 +77,21 @@ type Result struct {
 	Deployments []DeploymentRow `json:"deployments"`
 	// Traffic is every request stream's outcome, when the scenario has spec.traffic.
 	Traffic []TrafficRow `json:"traffic,omitempty"`
+	// Assertions are the outcomes of the scenario's assertions.
+	Assertions []AssertionRow `json:"assertions,omitempty"`
+	// FaultErrors are faults that could not be applied when their time came.
+	FaultErrors []string `json:"faultErrors,omitempty"`
+}
+
+// Failed counts the failed assertions.
+func (r *Result) Failed() int {
+	n := 0
+	for _, a := range r.Assertions {
+		if !a.Passed {
+			n++
+		}
+	}
+	return n
 }
 
 // EventLogSummary identifies the event log: its length and SHA-256.
@@ -91,8 +106,12 @@ func Summarize(r *scenarios.Run) (*Result, error) {
 	res := &Result{
 		Orrery: Version, KubernetesVersion: model.KubernetesVersion,
 		Scenario: r.Scenario.Metadata.Name, Seed: r.Seed, Duration: r.Duration.String(),
-		EventLog: EventLogSummary{Entries: c.Log.Len(), SHA256: c.Log.Hash()},
-		Timeline: []TimelineEntry{},
+		EventLog:   EventLogSummary{Entries: c.Log.Len(), SHA256: c.Log.Hash()},
+		Timeline:   []TimelineEntry{},
+		Assertions: assertionRows(r.Assertions),
+	}
+	for _, err := range r.FaultErrors {
+		res.FaultErrors = append(res.FaultErrors, err.Error())
 	}
 	for _, e := range r.Actions {
 		if !TimelineReasons[e.Reason] {
@@ -216,6 +235,12 @@ func WriteText(w io.Writer, res *Result) error {
 	}
 	if err := writeTraffic(w, res.Traffic); err != nil {
 		return err
+	}
+	if err := writeAssertions(w, res.Assertions); err != nil {
+		return err
+	}
+	for _, e := range res.FaultErrors {
+		fmt.Fprintf(w, "\nFault not applied: %s", e)
 	}
 	fmt.Fprintf(w, "\nNodes in use: %d of %d\n", res.NodesInUse, len(res.Nodes))
 	fmt.Fprintf(w, "Event log: %d entries, sha256 %s\n", res.EventLog.Entries, res.EventLog.SHA256)

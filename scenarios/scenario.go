@@ -355,12 +355,87 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(s); err != nil {
-		return nil, model.ErrorList{{File: file, Doc: 1, Detail: strings.TrimPrefix(err.Error(), "yaml: ")}}
+		return nil, s.decodeErrors(err)
 	}
 	if errs := s.validate(); len(errs) > 0 {
 		return nil, errs
 	}
 	return s, nil
+}
+
+// decodeErrors turns yaml.v3's decoding errors ("line 9: field x not found in type
+// scenarios.Spec", "line 5: cannot unmarshal ...") into one error per problem, with its
+// line and field path, as kubectl reports strict decoding errors.
+func (s *Scenario) decodeErrors(err error) model.ErrorList {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return model.ErrorList{{File: s.File, Doc: 1, Detail: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	var out model.ErrorList
+	for _, msg := range te.Errors {
+		line := 0
+		rest := msg
+		if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil {
+			rest = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
+		}
+		key := ""
+		if name, ok := strings.CutPrefix(rest, "field "); ok {
+			if i := strings.Index(name, " not found in type "); i >= 0 {
+				key = name[:i]
+			}
+		}
+		field := s.fieldAtLine(line, key)
+		if key != "" {
+			out = append(out, &model.FieldError{File: s.File, Doc: 1, Line: line, Kind: Kind, Name: s.Metadata.Name, Field: field, Detail: fmt.Sprintf("unknown field %q", field)})
+			continue
+		}
+		out = append(out, &model.FieldError{File: s.File, Doc: 1, Line: line, Kind: Kind, Name: s.Metadata.Name, Field: field, Detail: rest})
+	}
+	return out
+}
+
+// fieldAtLine returns the field path (spec.timeline[0].at) of the key (named key, if not
+// empty) or item that starts on a line of the scenario's YAML, "" if none.
+func (s *Scenario) fieldAtLine(line int, key string) string {
+	var walk func(n *yaml.Node, path string) string
+	walk = func(n *yaml.Node, path string) string {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				if p := walk(c, path); p != "" {
+					return p
+				}
+			}
+		case yaml.MappingNode:
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				k, v := n.Content[j], n.Content[j+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if k.Line == line && (key == "" || k.Value == key) && (v.Line != line || v.Kind == yaml.ScalarNode) {
+					return p
+				}
+				if found := walk(v, p); found != "" {
+					return found
+				}
+				if k.Line == line && (key == "" || k.Value == key) {
+					return p
+				}
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				if found := walk(c, fmt.Sprintf("%s[%d]", path, i)); found != "" {
+					return found
+				}
+			}
+		}
+		return ""
+	}
+	if s.root == nil || line == 0 {
+		return ""
+	}
+	return walk(s.root, "")
 }
 
 func (s *Scenario) errorf(field, format string, args ...any) *model.FieldError {

@@ -69,7 +69,7 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name, body, want string
 	}{
-		{"unknown field", head + "  duration: 1m\n  clustr: {}\n", "line 6: field clustr not found"},
+		{"unknown field", head + "  duration: 1m\n  clustr: {}\n", `line 6: spec.clustr: unknown field "spec.clustr"`},
 		{"bad duration", head + "  duration: soon\n", `invalid duration "soon"`},
 		{"no duration", head + "  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n", "spec.duration: Required value"},
 		{"no nodes", head + "  duration: 1m\n", "spec.cluster: Required value"},

@@ -60,7 +60,7 @@ func TestTrafficValidation(t *testing.T) {
 		{"  - {service: web, rate: 5, arrivals: bursty}", "spec.traffic[0].arrivals: Unsupported value"},
 		{"  - {service: web, rate: 5, clients: sticky}", "spec.traffic[0].clients: Unsupported value"},
 		{"  - {service: web, rate: 5, start: 2m, stop: 1m}", "spec.traffic[0].stop: Invalid value: 1m0s: must be after start (2m0s)"},
-		{"  - {service: web, rps: 5}", "field rps not found"},
+		{"  - {service: web, rps: 5}", `spec.traffic[0].rps: unknown field "spec.traffic[0].rps"`},
 	}
 	for _, tt := range tests {
 		s, err := Parse("scenario.yaml", []byte(base+tt.entry+"\n"))

@@ -342,7 +342,7 @@ func TestWorkloadErrors(t *testing.T) {
 		{"no count", head + "  workloads:\n  - generator:\n      arrivals: {poisson: {rate: 1}}\n      shapes: [{weight: 1, cpu: '1'}]\n", nil,
 			`line 9: spec.workloads[0].generator.count: Required value: a count, an until time, or both`},
 		{"unknown generator field", head + "  workloads:\n  - generator:\n      arrivals: {poisson: {rate: 1}}\n      cnt: 10\n", nil,
-			`line 11: field cnt not found in type scenarios.GeneratorSpec`},
+			`line 11: spec.workloads[0].generator.cnt: unknown field "spec.workloads[0].generator.cnt"`},
 		{"trace and generator", head + "  workloads:\n  - trace: {format: generic, pods: p.csv}\n    generator: {count: 1}\n", nil,
 			`line 9: spec.workloads[0]: Invalid value: a workload needs exactly one of trace or generator`},
 		{"field of another format", head + "  workloads:\n  - trace: {format: generic, pods: p.csv, machineMeta: m.csv}\n", nil,

@@ -244,9 +244,7 @@ func (c *Cluster) RemoveNode(name string) error {
 	}
 	c.Log.Action(Actor, "NodeRemove", "nodes", "", name, fmt.Sprintf("Node %s leaves the cluster", name))
 	c.trafficNodeDown(name, true)
-	if k.Up() {
-		k.Crash()
-	}
+	k.Crash() // also when its kubelet was stopped: the machine is gone with its containers
 	delete(c.kubelets, name)
 	for i, n := range c.nodeNames {
 		if n == name {

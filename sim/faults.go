@@ -26,28 +26,6 @@ func (t faultTarget) kubelet(name string) (*kubelet.Kubelet, error) {
 	return k, nil
 }
 
-// kubeletHooks are the kubelet's fault hooks. TRANSITIONAL: replaced by direct calls once
-// the kubelet has them.
-type kubeletHooks interface {
-	Stop()
-	CrashContainer(namespace, pod, container string, exitCode int32) error
-	AddNodeUsage(memory, disk int64)
-	SlowImagePulls(latency time.Duration, bandwidth int64) func()
-}
-
-func (t faultTarget) hooks(name string) (kubeletHooks, error) {
-	k, err := t.kubelet(name)
-	if err != nil {
-		return nil, err
-	}
-	h, ok := any(k).(kubeletHooks)
-	if !ok {
-		return nil, fmt.Errorf("the kubelet of %s does not support this fault yet", name)
-	}
-	return h, nil
-}
-
-// HasNode implements faults.Topology.
 func (t faultTarget) HasNode(name string) bool { _, ok := t.c.kubelets[name]; return ok }
 
 // NodesInZone implements faults.Topology from the registered nodes' zone labels.
@@ -85,7 +63,7 @@ func (t faultTarget) RecoverNode(name string) error {
 }
 
 func (t faultTarget) StopKubelet(name string) error {
-	k, err := t.hooks(name)
+	k, err := t.kubelet(name)
 	if err != nil {
 		return err
 	}
@@ -128,7 +106,7 @@ func (t faultTarget) CrashContainer(namespace, pod, container string, exitCode i
 	if node == "" {
 		return fmt.Errorf("pod %s/%s is not bound to a node", namespace, pod)
 	}
-	k, err := t.hooks(node)
+	k, err := t.kubelet(node)
 	if err != nil {
 		return err
 	}
@@ -136,7 +114,7 @@ func (t faultTarget) CrashContainer(namespace, pod, container string, exitCode i
 }
 
 func (t faultTarget) AddNodeUsage(node string, memory, disk int64) error {
-	k, err := t.hooks(node)
+	k, err := t.kubelet(node)
 	if err != nil {
 		return err
 	}
@@ -151,7 +129,7 @@ func (t faultTarget) SlowImagePulls(node string, latency time.Duration, bandwidt
 	}
 	var restores []func()
 	for _, n := range names {
-		k, err := t.hooks(n)
+		k, err := t.kubelet(n)
 		if err != nil {
 			return nil, err
 		}

@@ -159,9 +159,14 @@ func newRun(stdout io.Writer) *cobra.Command {
 				}
 			}
 			if output == "json" {
-				return reports.WriteJSON(stdout, res)
+				err = reports.WriteJSON(stdout, res)
+			} else {
+				err = reports.WriteText(stdout, res)
 			}
-			return reports.WriteText(stdout, res)
+			if err != nil {
+				return err
+			}
+			return assertionsFailed(res)
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed for every random choice (default: the scenario's)")
@@ -172,6 +177,21 @@ func newRun(stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&outDir, "out", "", "write results.json into this directory")
 	cmd.Flags().StringVar(&schedCfg, "scheduler-config", "", "a KubeSchedulerConfiguration file that replaces the scenario's scheduler configuration")
 	return cmd
+}
+
+// assertionsFailed returns an error naming each failed assertion, when, and what was seen
+// (exit 1), or nil.
+func assertionsFailed(res *reports.Result) error {
+	if res.Failed() == 0 {
+		return nil
+	}
+	var lines []string
+	for _, a := range res.Assertions {
+		if !a.Passed {
+			lines = append(lines, fmt.Sprintf("assertion %q (%s, %s) failed at %s: %s", a.Name, a.Expect, a.Window, a.When, a.Detail))
+		}
+	}
+	return fmt.Errorf("%d of %d assertions failed:\n%s", res.Failed(), len(res.Assertions), strings.Join(lines, "\n"))
 }
 
 func newValidate(stdout io.Writer) *cobra.Command {

@@ -172,3 +172,71 @@ func TestSchedulerConfigErrors(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// TestBadScenarios: each kind of mistake in a scenario gives one clear error naming the
+// file, the line and the field path, and exit code 2, from both validate and run.
+func TestBadScenarios(t *testing.T) {
+	dir := t.TempDir()
+	head := "apiVersion: orrery.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  duration: 10m\n  cluster:\n    nodePools:\n    - {name: node, count: 2, zones: [a, b], capacity: {cpu: '4', memory: 8Gi}}\n"
+	tests := []struct {
+		name string
+		body string
+		want []string
+	}{
+		{"unknown field", head + "  assertion: []\n", []string{"bad.yaml", "line 9", `spec.assertion: unknown field "spec.assertion"`}},
+		{"missing file", head + "  manifests: [web.yaml]\n", []string{"bad.yaml", "line 9", "spec.manifests[0]", `cannot read "web.yaml"`}},
+		{"duration typo", head + "  timeline:\n  - at: 2mins\n    fault: {kind: NodeCrash, node: node-1}\n", []string{"bad.yaml", "line 10", `"2mins"`}},
+		{"fault on a missing node", head + "  timeline:\n  - at: 2m\n    fault: {kind: NodeCrash, node: node-7}\n", []string{"bad.yaml", "line 11", "spec.timeline[0].fault.node", `Not found: "node-7"`}},
+		{"zone outage of a missing zone", head + "  timeline:\n  - at: 2m\n    fault: {kind: ZoneOutage, zone: c, for: 5m}\n", []string{"spec.timeline[0].fault.zone", `Not found: "c"`}},
+		{"assertion that does not parse", head + "  assertions:\n  - {name: up, expect: 'deployment default/web availble >= 3'}\n", []string{"bad.yaml", "line 10", "spec.assertions[0].expect", `unknown metric "availble"`}},
+		{"random faults without mttr", head + "  randomFaults: {mtbf: {exponential: 1h}}\n", []string{"spec.randomFaults.mttr", "Required value"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(dir, "bad.yaml")
+			if err := os.WriteFile(f, []byte(tc.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range []string{"validate", "run"} {
+				var out, errOut bytes.Buffer
+				code := execute([]string{cmd, f}, &out, &errOut)
+				if code != 2 {
+					t.Errorf("orrery %s: exit %d, want 2; stderr %q", cmd, code, errOut.String())
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(errOut.String(), w) {
+						t.Errorf("orrery %s: stderr %q lacks %q", cmd, errOut.String(), w)
+					}
+				}
+				if n := strings.Count(errOut.String(), "error:"); n != 1 {
+					t.Errorf("orrery %s: %d errors, want one: %q", cmd, n, errOut.String())
+				}
+			}
+		})
+	}
+}
+
+// TestFailedAssertionExitsOne: a run whose assertion fails exits 1 and says which failed,
+// when, and what was seen; the same run with a passing assertion exits 0.
+func TestFailedAssertionExitsOne(t *testing.T) {
+	dir := t.TempDir()
+	web := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: default}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - {name: web, image: nginx, resources: {requests: {cpu: 100m, memory: 64Mi}}}\n"
+	os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(web), 0o644)
+	scenario := func(expect string) string {
+		return "apiVersion: orrery.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  duration: 2m\n  cluster:\n    nodes:\n    - {name: n1, capacity: {cpu: '4', memory: 8Gi}}\n  manifests: [web.yaml]\n  assertions:\n  - {name: ready, expect: '" + expect + "', within: 1m}\n"
+	}
+	f := filepath.Join(dir, "s.yaml")
+	os.WriteFile(f, []byte(scenario("deployment default/web available >= 2")), 0o644)
+	var out, errOut bytes.Buffer
+	if code := execute([]string{"run", f}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "PASS") {
+		t.Fatalf("passing assertion: exit %d, stdout %s, stderr %s", code, out.String(), errOut.String())
+	}
+	os.WriteFile(f, []byte(scenario("deployment default/web available >= 3")), 0o644)
+	out.Reset()
+	errOut.Reset()
+	code := execute([]string{"run", f}, &out, &errOut)
+	want := `assertion "ready" (deployment default/web available >= 3, within 1m0s) failed at 1m0s: deployment default/web available was still 2 at 1m0s`
+	if code != 1 || !strings.Contains(errOut.String(), want) || !strings.Contains(out.String(), "FAIL") {
+		t.Fatalf("failing assertion: exit %d, stderr %q; want exit 1 and %q", code, errOut.String(), want)
+	}
+}
