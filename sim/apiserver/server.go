@@ -72,7 +72,7 @@ func New(clock loop.Clock, log *eventlog.Log, opts Options) (*Server, error) {
 	}
 	s.SetWatchLatency(opts.WatchLatency)
 	s.rbac = newRBAC(s)
-	s.authz = chain{privilegedGroups{}, nodeAuthorizer{rules: nodeRules()}, s.rbac}
+	s.authz = chain{privilegedGroups{}, newNodeAuthorizer(nodeRules()), s.rbac}
 	s.admission = defaultAdmission()
 	sys := User{Name: SystemUser, Groups: []string{MastersGroup}}
 	for _, group := range [][]runtime.Object{bootstrapNamespaceObjects(), bootstrapPolicy(), bootstrapPriorityClasses()} {

@@ -13,10 +13,14 @@ import (
 	"github.com/orrery-sim/orrery/sim/loop"
 )
 
-// Retry back-off of a failing key, as client-go's default controller rate limiter.
+// Retry back-off of a failing key, as client-go's default controller rate limiter: per
+// key, exponential from RetryBaseDelay to RetryMaxDelay; overall, a token bucket of
+// RetryQPS with a burst of RetryBurst.
 const (
 	RetryBaseDelay = 5 * time.Millisecond
 	RetryMaxDelay  = 1000 * time.Second
+	RetryQPS       = 10
+	RetryBurst     = 100
 )
 
 // Queue is a work queue of keys: a key added several times before it is processed is
@@ -30,11 +34,41 @@ type Queue struct {
 	failures map[string]int
 	timer    *loop.Timer
 	delayed  map[string]*loop.Timer
+	// tokens and filled are the overall bucket's tokens at time filled.
+	tokens float64
+	filled time.Time
 }
 
 // NewQueue returns a queue that calls sync for each key.
 func NewQueue(clock loop.Clock, sync func(key string) error) *Queue {
-	return &Queue{clock: clock, sync: sync, dirty: map[string]bool{}, failures: map[string]int{}, delayed: map[string]*loop.Timer{}}
+	return &Queue{clock: clock, sync: sync, dirty: map[string]bool{}, failures: map[string]int{}, delayed: map[string]*loop.Timer{}, tokens: RetryBurst, filled: clock.Now()}
+}
+
+// AddRateLimited queues key after its rate-limited delay, as client-go's
+// workqueue.AddRateLimited with the default controller rate limiter: the longer of the
+// key's exponential back-off (which grows with each such add until a sync of the key
+// succeeds) and the overall token bucket's wait.
+func (q *Queue) AddRateLimited(key string) {
+	n := q.failures[key]
+	q.failures[key] = n + 1
+	d := RetryBaseDelay << uint(min(n, 30))
+	if d > RetryMaxDelay || d <= 0 {
+		d = RetryMaxDelay
+	}
+	q.AddAfter(key, max(d, q.bucketDelay()))
+}
+
+// bucketDelay takes a token from the overall bucket and returns how long until it is
+// there (golang.org/x/time/rate's reservation, in virtual time).
+func (q *Queue) bucketDelay() time.Duration {
+	now := q.clock.Now()
+	q.tokens = min(RetryBurst, q.tokens+now.Sub(q.filled).Seconds()*RetryQPS)
+	q.filled = now
+	q.tokens--
+	if q.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-q.tokens / RetryQPS * float64(time.Second))
 }
 
 // Add queues key for processing now.
@@ -80,14 +114,10 @@ func (q *Queue) processOne() {
 	key := q.pending[0]
 	q.pending = q.pending[1:]
 	delete(q.dirty, key)
+	// A success forgets the key's back-off, as the controllers' handleErr does, even when
+	// the sync re-added it rate-limited (a progress check): the overall bucket then paces it.
 	if err := q.sync(key); err != nil {
-		n := q.failures[key]
-		q.failures[key] = n + 1
-		d := RetryBaseDelay << uint(min(n, 30))
-		if d > RetryMaxDelay || d <= 0 {
-			d = RetryMaxDelay
-		}
-		q.AddAfter(key, d)
+		q.AddRateLimited(key)
 	} else {
 		delete(q.failures, key)
 	}

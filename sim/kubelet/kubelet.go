@@ -47,7 +47,6 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -129,6 +128,8 @@ type Kubelet struct {
 	gen        uint64 // bumped on stop: callbacks of an earlier life do nothing
 	up         bool
 	lastStatus time.Time
+	// lease is the Lease the last renewal returned (nil: read it first).
+	lease *coordinationv1.Lease
 	// found are the runtime's containers listed at Start, by pod, until their pods are
 	// seen (adopted) or the first housekeeping.
 	found map[types.UID][]RuntimeContainer
@@ -199,6 +200,7 @@ func (k *Kubelet) Start() error {
 	if k.up {
 		return nil
 	}
+	k.lease = nil // a new process knows no Lease yet
 	thresholds, err := parseThresholds(k.cfg.EvictionHard)
 	if err != nil {
 		return fmt.Errorf("kubelet %s: %w", k.name, err)
@@ -324,16 +326,18 @@ func (k *Kubelet) postStatus(force bool) error {
 	if err != nil {
 		return err
 	}
-	node := obj.(*corev1.Node)
+	// Get returned a private copy: change it in place.
+	next := obj.(*corev1.Node)
 	now := metav1.NewTime(k.clock.Now())
-	next := node.DeepCopy()
-	next.Status.Capacity = k.cfg.Node.Status.Capacity.DeepCopy()
-	next.Status.Allocatable = k.cfg.Node.Status.Allocatable.DeepCopy()
-	if next.Status.Allocatable == nil {
-		next.Status.Allocatable = next.Status.Capacity.DeepCopy()
+	capacity, allocatable := k.cfg.Node.Status.Capacity, k.cfg.Node.Status.Allocatable
+	if allocatable == nil {
+		allocatable = capacity
+	}
+	changed := !sameResources(next.Status.Capacity, capacity) || !sameResources(next.Status.Allocatable, allocatable)
+	if changed {
+		next.Status.Capacity, next.Status.Allocatable = capacity.DeepCopy(), allocatable.DeepCopy()
 	}
 	want := k.readyConditions(now)
-	changed := false
 	var transitions []string // node events of pressure conditions that changed
 	for i := range want {
 		found := false
@@ -358,9 +362,6 @@ func (k *Kubelet) postStatus(force bool) error {
 			changed = true
 		}
 	}
-	if !equality.Semantic.DeepEqual(next.Status.Allocatable, node.Status.Allocatable) || !equality.Semantic.DeepEqual(next.Status.Capacity, node.Status.Capacity) {
-		changed = true
-	}
 	if !force && !changed && k.clock.Now().Sub(k.lastStatus) < k.cfg.NodeStatusReportFrequency {
 		return nil
 	}
@@ -376,24 +377,51 @@ func (k *Kubelet) postStatus(force bool) error {
 	return nil
 }
 
+// sameResources reports whether two resource lists hold the same quantities (as
+// equality.Semantic compares them), without reflection: the kubelet checks every 10 s.
+func sameResources(a, b corev1.ResourceList) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, q := range a {
+		if r, ok := b[name]; !ok || q.Cmp(r) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // renewLease creates or renews the node's Lease, then schedules the next renewal.
 func (k *Kubelet) renewLease() {
 	now := metav1.NewMicroTime(k.clock.Now())
 	secs := int32(k.cfg.LeaseDuration / time.Second)
 	holder := k.name
-	obj, err := k.client.Get("leases", apiserver.NodeLeaseNamespace, k.name)
-	switch {
-	case apierrors.IsNotFound(err):
-		_, _ = k.client.Create(&coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Namespace: apiserver.NodeLeaseNamespace, Name: k.name},
-			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, RenewTime: &now},
-		})
-	case err == nil:
-		l := obj.(*coordinationv1.Lease)
+	// As upstream's lease controller: renew from the Lease the last renewal returned,
+	// optimistically; read it again only when there is none or that renewal failed.
+	l := k.lease
+	k.lease = nil
+	if l == nil {
+		obj, err := k.client.Get("leases", apiserver.NodeLeaseNamespace, k.name)
+		switch {
+		case apierrors.IsNotFound(err):
+			created, err := k.client.Create(&coordinationv1.Lease{
+				ObjectMeta: metav1.ObjectMeta{Namespace: apiserver.NodeLeaseNamespace, Name: k.name},
+				Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, RenewTime: &now},
+			})
+			if err == nil {
+				k.lease = created.(*coordinationv1.Lease)
+			}
+		case err == nil:
+			l = obj.(*coordinationv1.Lease)
+		}
+	}
+	if l != nil {
 		l.Spec.RenewTime = &now
 		l.Spec.HolderIdentity = &holder
 		l.Spec.LeaseDurationSeconds = &secs
-		_, _ = k.client.Update(l) // a missed renewal is retried on the next interval
+		if updated, err := k.client.Update(l); err == nil { // a missed renewal is retried on the next interval
+			k.lease = updated.(*coordinationv1.Lease)
+		}
 	}
 	k.after(k.cfg.LeaseRenewInterval, k.renewLease)
 }

@@ -229,8 +229,8 @@ func replicaFailure(all []*appsv1.ReplicaSet, newRS *appsv1.ReplicaSet) *appsv1.
 }
 
 // requeueStuck queues the Deployment for when its progress deadline passes (plus the
-// skew), as upstream's requeueStuckDeployment; within a second of it, at once
-// (rate-limited upstream: the first retry delay here).
+// skew), as upstream's requeueStuckDeployment; within a second of it (or past it, with no
+// sign of progress), rate-limited.
 func (c *Controller) requeueStuck(d *appsv1.Deployment, st *appsv1.DeploymentStatus) {
 	cur := condition(&d.Status, appsv1.DeploymentProgressing)
 	if !hasProgressDeadline(d) || cur == nil || complete(d, st) || cur.Reason == ReasonTimedOut {
@@ -239,7 +239,7 @@ func (c *Controller) requeueStuck(d *appsv1.Deployment, st *appsv1.DeploymentSta
 	after := cur.LastUpdateTime.Add(time.Duration(*d.Spec.ProgressDeadlineSeconds) * time.Second).Sub(c.clock.Now())
 	key := informer.Key(d)
 	if after < time.Second {
-		c.queue.AddAfter(key, max(after, 0)+controllers.RetryBaseDelay)
+		c.queue.AddRateLimited(key)
 		return
 	}
 	c.queue.AddAfter(key, after+ProgressCheckSkew)

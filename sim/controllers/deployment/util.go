@@ -40,10 +40,29 @@ func ptr(n int32) *int32 { return &n }
 // templatesEqual compares pod templates ignoring the pod-template-hash label, as upstream's
 // EqualIgnoreHash.
 func templatesEqual(a, b *corev1.PodTemplateSpec) bool {
-	a, b = a.DeepCopy(), b.DeepCopy()
-	delete(a.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	delete(b.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	return equality.Semantic.DeepEqual(a, b)
+	la, lb := a.Labels, b.Labels
+	na, nb := len(la), len(lb)
+	if _, ok := la[appsv1.DefaultDeploymentUniqueLabelKey]; ok {
+		na--
+	}
+	if _, ok := lb[appsv1.DefaultDeploymentUniqueLabelKey]; ok {
+		nb--
+	}
+	if na != nb {
+		return false
+	}
+	for k, v := range la {
+		if k == appsv1.DefaultDeploymentUniqueLabelKey {
+			continue
+		}
+		if w, ok := lb[k]; !ok || w != v {
+			return false
+		}
+	}
+	// Shallow copies without the labels: DeepEqual only reads them.
+	ca, cb := *a, *b
+	ca.Labels, cb.Labels = nil, nil
+	return equality.Semantic.DeepEqual(&ca, &cb)
 }
 
 // templateHash is the pod-template-hash of a template and collision count: FNV-32a over the
