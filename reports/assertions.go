@@ -35,7 +35,10 @@ func writeAssertions(w io.Writer, rows []AssertionRow) error {
 	t.Header("Assertion", "Expect", "Window", "Result", "At", "Seen")
 	for _, r := range rows {
 		result := "PASS"
-		if !r.Passed {
+		switch {
+		case r.Skipped:
+			result = "SKIP"
+		case !r.Passed:
 			result = "FAIL"
 		}
 		if err := t.Append(r.Name, r.Expect, r.Window, result, r.When, r.Detail); err != nil {

@@ -33,7 +33,21 @@ var TimelineReasons = map[string]bool{
 	"PodEvicted": true, "EvictionRetry": true, "Applied": true, "ApplyFailed": true, "OOMKilled": true, "PodCompleted": true,
 	"SuccessfulRescale": true, "Completed": true, "BackoffLimitExceeded": true, "DeadlineExceeded": true, "TTLExpired": true,
 	"Suspended": true, "Resumed": true, "RolledBack": true, "RollbackFailed": true, "DeploymentRollback": true,
+	// Faults and what the kubelet does under pressure.
+	"ZoneOutage": true, "KubeletStop": true, "KubeletStart": true, "NetworkPartition": true, "NetworkHeal": true,
+	"ContainerCrash": true, "MemoryPressure": true, "MemoryPressureReleased": true, "DiskPressure": true,
+	"DiskPressureReleased": true, "SlowRegistry": true, "SlowRegistryRestored": true, "APIServerBrownout": true,
+	"APIServerBrownoutOver": true, "Evicted": true, "ImageGC": true, "NodeHasInsufficientMemory": true,
+	"NodeHasSufficientMemory": true, "NodeHasDiskPressure": true, "NodeHasNoDiskPressure": true, "Preempted": true,
+	"NodeAffinity": true, "NodePorts": true, "TaintToleration": true,
+	// Imported and generated workloads.
+	"SnapshotLoaded": true, "TraceLoaded": true, "WorkloadGenerated": true, "WorkloadFailed": true,
+	"WorkloadCreateFailed": true, "WorkloadFinished": true,
 }
+
+// MaxTextTimeline is how many timeline lines the text output shows: the first and the last
+// ones, with a count of those left out (-o json has them all).
+const MaxTextTimeline = 120
 
 // TimelineEntry is one line of the timeline.
 type TimelineEntry struct {
@@ -87,7 +101,7 @@ type Result struct {
 func (r *Result) Failed() int {
 	n := 0
 	for _, a := range r.Assertions {
-		if !a.Passed {
+		if !a.Passed && !a.Skipped {
 			n++
 		}
 	}
@@ -209,7 +223,13 @@ func WriteJSON(w io.Writer, res *Result) error {
 func WriteText(w io.Writer, res *Result) error {
 	fmt.Fprintf(w, "Scenario %s, seed %d, %s of virtual time (Kubernetes %s behaviour)\n\n", res.Scenario, res.Seed, res.Duration, res.KubernetesVersion)
 	fmt.Fprintln(w, "Timeline")
-	for _, e := range res.Timeline {
+	for i, e := range res.Timeline {
+		if n := len(res.Timeline); n > MaxTextTimeline && i >= MaxTextTimeline*2/3 && i < n-MaxTextTimeline/3 {
+			if i == MaxTextTimeline*2/3 {
+				fmt.Fprintf(w, "  %10s  … %d more entries (-o json lists them all)\n", "", n-MaxTextTimeline)
+			}
+			continue
+		}
 		fmt.Fprintf(w, "  %10s  %-20s %-34s %s\n", e.At, e.Reason, e.Object, e.Message)
 	}
 	fmt.Fprintln(w)

@@ -56,3 +56,27 @@ func TestSummaryAndText(t *testing.T) {
 		t.Fatalf("JSON round trip: %v", err)
 	}
 }
+
+// TestLongTimelineIsCut: the text output shows the first and last timeline entries of a
+// long run and says how many it left out.
+func TestLongTimelineIsCut(t *testing.T) {
+	res := &Result{Scenario: "x"}
+	for i := 0; i < 500; i++ {
+		res.Timeline = append(res.Timeline, TimelineEntry{At: fmt.Sprintf("%ds", i), Reason: "Scheduled", Object: fmt.Sprintf("pod/p-%03d", i)})
+	}
+	var out bytes.Buffer
+	if err := WriteText(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"pod/p-000", "pod/p-079", "… 380 more entries", "pod/p-460", "pod/p-499"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for _, absent := range []string{"pod/p-080", "pod/p-459"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("output shows %q, which should be cut", absent)
+		}
+	}
+}

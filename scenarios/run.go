@@ -50,11 +50,11 @@ type Run struct {
 	FaultErrors []error
 }
 
-// Failed returns the assertions that failed.
+// Failed returns the assertions that failed (not those skipped).
 func (r *Run) Failed() []assert.Result {
 	var out []assert.Result
 	for _, a := range r.Assertions {
-		if !a.Passed {
+		if !a.Passed && !a.Skipped {
 			out = append(out, a)
 		}
 	}

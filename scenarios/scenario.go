@@ -318,6 +318,9 @@ func load(fsys fs.FS, name, display string) (*Scenario, error) {
 		}
 	}
 	errs = append(errs, s.loadWorkloads(fsys, name, display)...)
+	if len(errs) == 0 && s.importsNodes() {
+		errs = append(errs, s.validateFaults()...)
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -567,7 +570,8 @@ func (s *Scenario) validate() model.ErrorList {
 	errs = append(errs, s.validateTraffic()...)
 	errs = append(errs, s.validateWorkloads()...)
 	errs = append(errs, s.validateAssertions()...)
-	if len(errs) == 0 {
+	if len(errs) == 0 && !s.importsNodes() {
+		// With imported nodes, faults are checked once the files are read (load).
 		errs = append(errs, s.validateFaults()...)
 	}
 	return errs

@@ -110,6 +110,7 @@ func newRun(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), s)
 			opts := scenarios.RunOptions{Until: until}
 			if schedCfg != "" {
 				cfg, err := schedconfig.LoadFor(schedCfg, schedconfig.PluginNames(plugins.All()))
@@ -187,7 +188,7 @@ func assertionsFailed(res *reports.Result) error {
 	}
 	var lines []string
 	for _, a := range res.Assertions {
-		if !a.Passed {
+		if !a.Passed && !a.Skipped {
 			lines = append(lines, fmt.Sprintf("assertion %q (%s, %s) failed at %s: %s", a.Name, a.Expect, a.Window, a.When, a.Detail))
 		}
 	}
@@ -195,14 +196,15 @@ func assertionsFailed(res *reports.Result) error {
 }
 
 func newValidate(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var stderr io.Writer
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check scenarios and Kubernetes manifests without running them",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			var all model.ErrorList
 			for _, f := range args {
-				if err := validateFile(f); err != nil {
+				if err := validateFile(f, stderr); err != nil {
 					var el model.ErrorList
 					if errors.As(err, &el) {
 						all = append(all, el...)
@@ -218,16 +220,28 @@ func newValidate(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.PreRun = func(c *cobra.Command, _ []string) { stderr = c.ErrOrStderr() }
+	return cmd
+}
+
+// printWarnings writes a scenario's import warnings, one "warning: " line each.
+func printWarnings(w io.Writer, s *scenarios.Scenario) {
+	for _, line := range s.Warnings() {
+		fmt.Fprintln(w, "warning: "+line)
+	}
 }
 
 // validateFile checks a scenario (and what it references) or a manifest file.
-func validateFile(f string) error {
+func validateFile(f string, stderr io.Writer) error {
 	data, err := os.ReadFile(f)
 	if err != nil {
 		return err
 	}
 	if isScenario(data) {
-		_, err := scenarios.LoadFile(f)
+		s, err := scenarios.LoadFile(f)
+		if err == nil {
+			printWarnings(stderr, s)
+		}
 		return err
 	}
 	objs, err := model.Decode(f, data)

@@ -88,7 +88,8 @@ func TestChecker(t *testing.T) {
 		{Assertion{Name: "always after", Expr: ge6, After: 13 * time.Minute}, true, 20 * time.Minute, ""},
 		{Assertion{Name: "recovers within 3m", Expr: ge6, After: 10 * time.Minute, Within: 3 * time.Minute}, true, 12*time.Minute + 30*time.Second, ""},
 		{Assertion{Name: "recovers within 2m", Expr: ge6, After: 10 * time.Minute, Within: 2 * time.Minute}, false, 12 * time.Minute, "was still 2 at 12m0s"},
-		{Assertion{Name: "window past the end", Expr: ge6, After: 30 * time.Minute, Within: time.Minute}, false, 20 * time.Minute, "before the window opened"},
+		{Assertion{Name: "window past the end", Expr: ge6, After: 30 * time.Minute, Within: time.Minute}, false, 20 * time.Minute, "not checked: the run ended at 20m0s, before the window opened at 30m0s"},
+		{Assertion{Name: "always after the end", Expr: ge6, After: 25 * time.Minute}, false, 20 * time.Minute, "not checked"},
 		{Assertion{Name: "down", Expr: expr("deployment default/web available < 3"), After: 10 * time.Minute, Within: 10 * time.Second}, true, 10 * time.Minute, ""},
 	}
 	for _, tc := range tests {
@@ -111,8 +112,8 @@ func TestChecker(t *testing.T) {
 			if r.Passed != tc.passed || r.At != tc.at || !strings.Contains(r.Detail, tc.detail) {
 				t.Errorf("got passed=%v at %v (%q), want passed=%v at %v (...%s...)", r.Passed, r.At, r.Detail, tc.passed, tc.at, tc.detail)
 			}
-			if c.Failed() == tc.passed {
-				t.Errorf("Failed() = %v", c.Failed())
+			if skipped := strings.HasPrefix(r.Detail, "not checked"); r.Skipped != skipped || c.Failed() != (!tc.passed && !skipped) {
+				t.Errorf("Skipped = %v, Failed() = %v", r.Skipped, c.Failed())
 			}
 		})
 	}

@@ -46,6 +46,9 @@ type Result struct {
 	Expect string `json:"expect"`
 	Window string `json:"window"`
 	Passed bool   `json:"passed"`
+	// Skipped is set when the run ended before the assertion's window opened (a shorter
+	// --until): it was not checked, and neither passed nor failed.
+	Skipped bool `json:"skipped,omitempty"`
 	// At is when the outcome was decided: the failing sample, the sample that satisfied a
 	// window, the window's end, or the run's end.
 	At time.Duration `json:"at"`
@@ -91,7 +94,7 @@ func (c *Checker) Times() []time.Duration {
 // Failed reports whether an assertion has already failed.
 func (c *Checker) Failed() bool {
 	for _, r := range c.results {
-		if r != nil && !r.Passed {
+		if r != nil && !r.Passed && !r.Skipped {
 			return true
 		}
 	}
@@ -138,11 +141,11 @@ func (c *Checker) Finish(end time.Duration, st State) []Result {
 		if c.results[i] == nil {
 			switch {
 			case a.Within > 0 && end < a.After:
-				c.decide(i, a, false, end, 0, fmt.Sprintf("the run ended at %v, before the window opened", end))
+				c.skip(i, a, end)
 			case a.Within > 0:
 				c.decide(i, a, false, end, c.last[i], fmt.Sprintf("%s was %s when the run ended at %v, before the window closed at %v", a.Expr.Query, format(c.last[i]), end, a.After+a.Within))
 			case a.continuous() && end < a.After:
-				c.decide(i, a, false, end, 0, fmt.Sprintf("the run ended at %v, before %v", end, a.After))
+				c.skip(i, a, end)
 			case a.continuous():
 				c.decide(i, a, true, end, c.last[i], "")
 			default:
@@ -169,6 +172,11 @@ func (c *Checker) closeWindow(i int, a Assertion) {
 		return
 	}
 	c.decide(i, a, false, closeAt, c.last[i], fmt.Sprintf("%s was still %s at %v", a.Expr.Query, format(c.last[i]), closeAt))
+}
+
+func (c *Checker) skip(i int, a Assertion, end time.Duration) {
+	c.results[i] = &Result{Name: a.Name, Expect: a.Expr.String(), Window: a.Window(), Skipped: true, At: end,
+		Detail: fmt.Sprintf("not checked: the run ended at %v, before the window opened at %v", end, a.After)}
 }
 
 func (c *Checker) decide(i int, a Assertion, passed bool, at time.Duration, v float64, detail string) {
