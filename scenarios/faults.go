@@ -128,7 +128,7 @@ func (s *Scenario) topology() topology {
 	}
 	for _, e := range s.Spec.Timeline {
 		if n := e.AddNode; n != nil {
-			add(buildNode(n.Name, n.Capacity, n.Labels, n.Taints, ""))
+			add(buildNode(n.Name, n.NodeShape, n.Zone))
 		}
 	}
 	for z := range t.zones {

@@ -152,9 +152,12 @@ func (s *Scenario) schedule(c *sim.Cluster, e Event) {
 		})
 		return
 	}
+	if scheduleObjectEvent(c, e) {
+		return
+	}
 	at := loop.Epoch.Add(e.At.Duration)
 	if n := e.AddNode; n != nil {
-		node := buildNode(n.Name, n.Capacity, n.Labels, n.Taints, "")
+		node := buildNode(n.Name, n.NodeShape, n.Zone)
 		c.Loop.At(at, func() {
 			if err := c.AddNode(node); err != nil {
 				c.Log.Action(sim.Actor, "AddNodeFailed", "nodes", "", node.Name, err.Error())

@@ -132,12 +132,35 @@ type Cluster struct {
 	Snapshot SnapshotFile `yaml:"snapshot"`
 }
 
-// NodeSpec is one node.
-type NodeSpec struct {
-	Name     string            `yaml:"name"`
+// NodeShape is what a node (or each node of a pool) is made of.
+type NodeShape struct {
+	// Capacity maps resource names to quantities; cpu and memory are required, pods
+	// defaults to 110.
 	Capacity map[string]string `yaml:"capacity"`
+	// Reserved is what the kubelet keeps for the system (system-reserved plus
+	// kube-reserved): allocatable is capacity less it.
+	Reserved map[string]string `yaml:"reserved"`
 	Labels   map[string]string `yaml:"labels"`
 	Taints   []Taint           `yaml:"taints"`
+	// Images are present on the node from the start (status.images): their pulls cost
+	// nothing, and ImageLocality scores them.
+	Images []Image `yaml:"images"`
+	// Region is the node's topology.kubernetes.io/region.
+	Region string `yaml:"region"`
+}
+
+// Image is a container image on a node, and its size (a quantity of bytes).
+type Image struct {
+	Name string `yaml:"name"`
+	Size string `yaml:"size"`
+}
+
+// NodeSpec is one node.
+type NodeSpec struct {
+	Name      string `yaml:"name"`
+	NodeShape `yaml:",inline"`
+	// Zone is the node's topology.kubernetes.io/zone.
+	Zone string `yaml:"zone"`
 }
 
 // Taint is a node taint, as in a Node's spec.taints.
@@ -149,12 +172,10 @@ type Taint struct {
 
 // NodePool is count nodes named <name>-1 … <name>-<count>, spread over zones round-robin.
 type NodePool struct {
-	Name     string            `yaml:"name"`
-	Count    int               `yaml:"count"`
-	Zones    []string          `yaml:"zones"`
-	Capacity map[string]string `yaml:"capacity"`
-	Labels   map[string]string `yaml:"labels"`
-	Taints   []Taint           `yaml:"taints"`
+	Name      string   `yaml:"name"`
+	Count     int      `yaml:"count"`
+	Zones     []string `yaml:"zones"`
+	NodeShape `yaml:",inline"`
 }
 
 // Event is one timeline entry: a fault, manifests to apply, or a node joining or leaving.
@@ -177,6 +198,11 @@ type Event struct {
 	Drain *Drain `yaml:"drain"`
 	// Rollback is `kubectl rollout undo deployment/NAME [--to-revision=N]`.
 	Rollback *Rollback `yaml:"rollback"`
+	// Delete, Scale and SetImage are `kubectl delete`, `kubectl scale` and `kubectl set
+	// image` (see timeline.go).
+	Delete   *ObjectRef `yaml:"delete"`
+	Scale    *Scale     `yaml:"scale"`
+	SetImage *SetImage  `yaml:"setImage"`
 	// objects are Apply's decoded objects.
 	objects []model.Object
 }
@@ -478,7 +504,8 @@ func (s *Scenario) validate() model.ErrorList {
 		l.curve = c
 	}
 	names := map[string]bool{}
-	addNode := func(field, name string, capacity, labels map[string]string, taints []Taint) {
+	addNode := func(field, name string, shape NodeShape) {
+		capacity, labels, taints := shape.Capacity, shape.Labels, shape.Taints
 		for j, t := range taints {
 			switch corev1.TaintEffect(t.Effect) {
 			case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
@@ -507,6 +534,30 @@ func (s *Scenario) validate() model.ErrorList {
 		if _, ok := capacity["memory"]; !ok {
 			errs = append(errs, s.errorf(field+".capacity.memory", "Required value"))
 		}
+		for _, k := range sortedKeys(shape.Reserved) {
+			q, err := resource.ParseQuantity(shape.Reserved[k])
+			if err != nil {
+				errs = append(errs, s.errorf(field+".reserved."+k, "Invalid value: %q: %v", shape.Reserved[k], err))
+				continue
+			}
+			if _, ok := capacity[k]; !ok {
+				errs = append(errs, s.errorf(field+".reserved."+k, "Invalid value: %q: the node has no %s capacity to reserve from", shape.Reserved[k], k))
+				continue
+			}
+			if c, err := resource.ParseQuantity(capacity[k]); err == nil && q.Cmp(c) > 0 {
+				errs = append(errs, s.errorf(field+".reserved."+k, "Invalid value: %q: more than the capacity (%s)", shape.Reserved[k], capacity[k]))
+			}
+		}
+		for j, img := range shape.Images {
+			if img.Name == "" {
+				errs = append(errs, s.errorf(fmt.Sprintf("%s.images[%d].name", field, j), "Required value"))
+			}
+			if img.Size != "" {
+				if _, err := resource.ParseQuantity(img.Size); err != nil {
+					errs = append(errs, s.errorf(fmt.Sprintf("%s.images[%d].size", field, j), "Invalid value: %q: %v", img.Size, err))
+				}
+			}
+		}
 		for _, k := range sortedKeys(labels) {
 			for _, msg := range validation.IsQualifiedName(k) {
 				errs = append(errs, s.errorf(field+".labels", "Invalid value: %q: %s", k, msg))
@@ -514,7 +565,7 @@ func (s *Scenario) validate() model.ErrorList {
 		}
 	}
 	for i, n := range s.Spec.Cluster.Nodes {
-		addNode(fmt.Sprintf("spec.cluster.nodes[%d]", i), n.Name, n.Capacity, n.Labels, n.Taints)
+		addNode(fmt.Sprintf("spec.cluster.nodes[%d]", i), n.Name, n.NodeShape)
 	}
 	for i, p := range s.Spec.Cluster.NodePools {
 		field := fmt.Sprintf("spec.cluster.nodePools[%d]", i)
@@ -522,7 +573,7 @@ func (s *Scenario) validate() model.ErrorList {
 			errs = append(errs, s.errorf(field+".count", "Invalid value: %d: must be greater than 0", p.Count))
 		}
 		for j := 1; j <= p.Count; j++ {
-			addNode(field, p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels, p.Taints)
+			addNode(field, p.Name+"-"+strconv.Itoa(j), p.NodeShape)
 		}
 	}
 	if len(names) == 0 && !s.importsNodes() {
@@ -531,13 +582,13 @@ func (s *Scenario) validate() model.ErrorList {
 	for i, e := range s.Spec.Timeline {
 		field := fmt.Sprintf("spec.timeline[%d]", i)
 		set := 0
-		for _, b := range []bool{e.Fault != nil, e.Apply != "", e.AddNode != nil, e.RemoveNode != "", e.Cordon != "", e.Uncordon != "", e.Drain != nil, e.Rollback != nil} {
+		for _, b := range []bool{e.Fault != nil, e.Apply != "", e.AddNode != nil, e.RemoveNode != "", e.Cordon != "", e.Uncordon != "", e.Drain != nil, e.Rollback != nil, e.Delete != nil, e.Scale != nil, e.SetImage != nil} {
 			if b {
 				set++
 			}
 		}
 		if set != 1 {
-			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault, apply, addNode, removeNode, cordon, uncordon, drain or rollback"))
+			errs = append(errs, s.errorf(field, "Invalid value: an event needs exactly one of fault, apply, addNode, removeNode, cordon, uncordon, drain, rollback, delete, scale or setImage"))
 			continue
 		}
 		for _, ref := range []struct{ name, field string }{{e.Cordon, ".cordon"}, {e.Uncordon, ".uncordon"}} {
@@ -557,7 +608,7 @@ func (s *Scenario) validate() model.ErrorList {
 			errs = append(errs, s.errorf(field+".drain.node", "Not found: %q: no such node in spec.cluster or added before", e.Drain.Node))
 		}
 		if e.AddNode != nil {
-			addNode(field+".addNode", e.AddNode.Name, e.AddNode.Capacity, e.AddNode.Labels, e.AddNode.Taints)
+			addNode(field+".addNode", e.AddNode.Name, e.AddNode.NodeShape)
 			continue
 		}
 		if e.RemoveNode != "" {
@@ -570,6 +621,7 @@ func (s *Scenario) validate() model.ErrorList {
 	errs = append(errs, s.validateTraffic()...)
 	errs = append(errs, s.validateWorkloads()...)
 	errs = append(errs, s.validateAssertions()...)
+	errs = append(errs, s.validateObjectEvents()...)
 	if len(errs) == 0 && !s.importsNodes() {
 		// With imported nodes, faults are checked once the files are read (load).
 		errs = append(errs, s.validateFaults()...)
@@ -632,7 +684,7 @@ func (s *Scenario) Nodes() []*corev1.Node {
 	var out []*corev1.Node
 	mk := buildNode
 	for _, n := range s.Spec.Cluster.Nodes {
-		out = append(out, mk(n.Name, n.Capacity, n.Labels, n.Taints, ""))
+		out = append(out, mk(n.Name, n.NodeShape, n.Zone))
 	}
 	for _, p := range s.Spec.Cluster.NodePools {
 		for j := 1; j <= p.Count; j++ {
@@ -640,19 +692,19 @@ func (s *Scenario) Nodes() []*corev1.Node {
 			if len(p.Zones) > 0 {
 				zone = p.Zones[(j-1)%len(p.Zones)]
 			}
-			out = append(out, mk(p.Name+"-"+strconv.Itoa(j), p.Capacity, p.Labels, p.Taints, zone))
+			out = append(out, mk(p.Name+"-"+strconv.Itoa(j), p.NodeShape, zone))
 		}
 	}
 	return append(out, s.importedNodes()...)
 }
 
 // buildNode makes the Node object of a validated node description.
-func buildNode(name string, capacity, labels map[string]string, taints []Taint, zone string) *corev1.Node {
+func buildNode(name string, shape NodeShape, zone string) *corev1.Node {
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
-	for _, t := range taints {
+	for _, t := range shape.Taints {
 		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
 	}
-	for k, v := range labels {
+	for k, v := range shape.Labels {
 		n.Labels[k] = v
 	}
 	n.Labels[corev1.LabelHostname] = name
@@ -661,13 +713,30 @@ func buildNode(name string, capacity, labels map[string]string, taints []Taint, 
 	if zone != "" {
 		n.Labels[corev1.LabelTopologyZone] = zone
 	}
+	if shape.Region != "" {
+		n.Labels[corev1.LabelTopologyRegion] = shape.Region
+	}
 	n.Status.Capacity = corev1.ResourceList{}
-	for k, v := range capacity {
+	for k, v := range shape.Capacity {
 		n.Status.Capacity[corev1.ResourceName(k)] = resource.MustParse(v) // validated
 	}
 	if _, ok := n.Status.Capacity[corev1.ResourcePods]; !ok {
 		n.Status.Capacity[corev1.ResourcePods] = resource.MustParse("110")
 	}
 	n.Status.Allocatable = n.Status.Capacity.DeepCopy()
+	for k, v := range shape.Reserved {
+		name := corev1.ResourceName(k)
+		q := n.Status.Allocatable[name]
+		q.Sub(resource.MustParse(v)) // validated: not more than the capacity
+		n.Status.Allocatable[name] = q
+	}
+	for _, img := range shape.Images {
+		ci := corev1.ContainerImage{Names: []string{img.Name}}
+		if img.Size != "" {
+			q := resource.MustParse(img.Size)
+			ci.SizeBytes = q.Value()
+		}
+		n.Status.Images = append(n.Status.Images, ci)
+	}
 	return n
 }

@@ -77,7 +77,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad node name", head + "  duration: 1m\n  cluster:\n    nodes: [{name: A_B, capacity: {cpu: '1', memory: 1Gi}}]\n", `spec.cluster.nodes[0].name: Invalid value: "A_B"`},
 		{"fault on unknown node", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, fault: {kind: NodeCrash, node: b}}\n", `spec.timeline[0].fault.node: Not found: "b"`},
 		{"unknown fault", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, fault: {kind: Meteor, node: a}}\n", `Unsupported value: "Meteor"`},
-		{"two actions in one event", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, removeNode: a, apply: x.yaml}\n", `spec.timeline[0]: Invalid value: an event needs exactly one of fault, apply, addNode, removeNode, cordon, uncordon, drain or rollback`},
+		{"two actions in one event", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, removeNode: a, apply: x.yaml}\n", `spec.timeline[0]: Invalid value: an event needs exactly one of fault, apply, addNode, removeNode, cordon, uncordon, drain, rollback, delete, scale or setImage`},
 		{"remove unknown node", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, removeNode: b}\n", `spec.timeline[0].removeNode: Not found: "b"`},
 		{"added node twice", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, addNode: {name: a, capacity: {cpu: '1', memory: 1Gi}}}\n", `spec.timeline[0].addNode.name: Duplicate value: "a"`},
 		{"added node without memory", head + "  duration: 1m\n  cluster:\n    nodes: [{name: a, capacity: {cpu: '1', memory: 1Gi}}]\n  timeline:\n  - {at: 1s, addNode: {name: b, capacity: {cpu: '1'}}}\n", `spec.timeline[0].addNode.capacity.memory: Required value`},
@@ -143,5 +143,46 @@ func TestNodesJoinAndLeave(t *testing.T) {
 	}
 	if joined != 30*time.Second || left != time.Minute {
 		t.Errorf("joined at %v, left at %v", joined, left)
+	}
+}
+
+// TestNodeShape: reservations make allocatable smaller than capacity, images are on the
+// node from the start (status.images, which the kubelet takes as pulled), and zone and
+// region become topology labels.
+func TestNodeShape(t *testing.T) {
+	s, err := Parse("s.yaml", []byte(`apiVersion: orrery.dev/v1alpha1
+kind: Scenario
+metadata: {name: shape}
+spec:
+  duration: 1m
+  cluster:
+    nodes:
+    - name: n1
+      zone: z1
+      region: r1
+      capacity: {cpu: "4", memory: 16Gi}
+      reserved: {cpu: 250m, memory: 1Gi}
+      images: [{name: "nginx:1.27", size: 70Mi}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := s.Nodes()[0]
+	cpu, mem := n.Status.Allocatable[corev1.ResourceCPU], n.Status.Allocatable[corev1.ResourceMemory]
+	if cpu.MilliValue() != 3750 || mem.Value() != 15<<30 || n.Labels[corev1.LabelTopologyZone] != "z1" || n.Labels[corev1.LabelTopologyRegion] != "r1" {
+		t.Fatalf("allocatable %v, labels %v", n.Status.Allocatable, n.Labels)
+	}
+	if len(n.Status.Images) != 1 || n.Status.Images[0].SizeBytes != 70<<20 {
+		t.Fatalf("images %+v", n.Status.Images)
+	}
+	for _, bad := range []struct{ body, want string }{
+		{"      reserved: {cpu: '5'}\n", `spec.cluster.nodes[0].reserved.cpu: Invalid value: "5": more than the capacity (4)`},
+		{"      reserved: {nvidia.com/gpu: '1'}\n", `spec.cluster.nodes[0].reserved.nvidia.com/gpu: Invalid value: "1": the node has no nvidia.com/gpu capacity`},
+		{"      images: [{size: 1Gi}]\n", `spec.cluster.nodes[0].images[0].name: Required value`},
+	} {
+		_, err := Parse("s.yaml", []byte("apiVersion: orrery.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  duration: 1m\n  cluster:\n    nodes:\n    - name: n1\n      capacity: {cpu: '4', memory: 8Gi}\n"+bad.body))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("error %v, want %q", err, bad.want)
+		}
 	}
 }
