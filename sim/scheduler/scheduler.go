@@ -102,8 +102,11 @@ type Scheduler struct {
 	// Buffers reused by every cycle (a cycle never outlives the next one's start).
 	bufFeasible []*framework.NodeInfo
 	bufFilters  []framework.FilterPlugin
-	bufTotal    []int64
-	bufScores   []framework.NodeScore
+	// nsDefaultLabels are the labels of namespaces the cache does not hold (see
+	// NamespaceLabels).
+	nsDefaultLabels map[string]map[string]string
+	bufTotal        []int64
+	bufScores       []framework.NodeScore
 	// affinity caches the AffinityLister lists until a pod with affinity comes or goes.
 	affinityGen, affinityBuilt   uint64
 	withAffinity, withRequiredAA []*framework.NodeInfo
@@ -461,13 +464,22 @@ func (s *Scheduler) NodeInfo(name string) (*framework.NodeInfo, bool) {
 
 // NamespaceLabels returns a namespace's labels from the scheduler's cache.
 func (s *Scheduler) NamespaceLabels(ns string) map[string]string {
-	if s.namespaces == nil {
-		return nil
+	if s.namespaces != nil {
+		if obj, ok := s.namespaces.Get("", ns); ok {
+			return obj.(*corev1.Namespace).Labels
+		}
 	}
-	if obj, ok := s.namespaces.Get("", ns); ok {
-		return obj.(*corev1.Namespace).Labels
+	// Not (yet) in the cache: the labels the API server gives every namespace. Shared and
+	// kept, so that asking costs nothing; callers only read them.
+	if l, ok := s.nsDefaultLabels[ns]; ok {
+		return l
 	}
-	return nil
+	if s.nsDefaultLabels == nil {
+		s.nsDefaultLabels = map[string]map[string]string{}
+	}
+	l := map[string]string{corev1.LabelMetadataName: ns}
+	s.nsDefaultLabels[ns] = l
+	return l
 }
 
 // Rand returns the scheduler's seeded stream.

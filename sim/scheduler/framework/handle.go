@@ -16,7 +16,9 @@ type Handle interface {
 	NodeInfos() []*NodeInfo
 	// NodeInfo returns one node's info.
 	NodeInfo(name string) (*NodeInfo, bool)
-	// NamespaceLabels returns a namespace's labels (nil if unknown), for namespaceSelector.
+	// NamespaceLabels returns a namespace's labels, for namespaceSelector; a namespace the
+	// handle does not know yet has the label the API server gives every one
+	// (kubernetes.io/metadata.name).
 	NamespaceLabels(namespace string) map[string]string
 	// Rand returns the scheduler's seeded random stream.
 	Rand() *rand.Rand
