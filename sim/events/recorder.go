@@ -7,6 +7,7 @@ package events
 
 import (
 	"fmt"
+	"hash/fnv"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,12 +33,17 @@ type Recorder struct {
 	// seen maps an event's identity to the name of the stored event that counts it.
 	seen  map[string]*corev1.Event
 	order []string
+	// offset is added to an event's nanoseconds in its name (see Event).
+	offset int64
 }
 
 // New returns a recorder writing through client; component and host fill the events'
 // source (host is the node name for a kubelet, empty otherwise).
 func New(clock loop.Clock, client *apiserver.Client, component, host string) *Recorder {
-	return &Recorder{clock: clock, client: client, source: corev1.EventSource{Component: component, Host: host}, seen: map[string]*corev1.Event{}}
+	h := fnv.New32a()
+	h.Write([]byte(component + "/" + host))
+	return &Recorder{clock: clock, client: client, source: corev1.EventSource{Component: component, Host: host}, seen: map[string]*corev1.Event{},
+		offset: int64(h.Sum32() % 1000)}
 }
 
 // Event records an event of type eventType (corev1.EventTypeNormal or EventTypeWarning)
@@ -84,9 +90,10 @@ func (r *Recorder) Event(obj runtime.Object, eventType, reason, message string) 
 		ReportingController: r.source.Component,
 		ReportingInstance:   r.source.Host,
 	}
-	// Upstream names an event <object>.<hex nanoseconds>; two events about the same
-	// object in the same virtual nanosecond take the next free nanosecond.
-	nanos := now.UnixNano()
+	// Upstream names an event <object>.<hex nanoseconds>. In virtual time components act
+	// at the same instant, so each recorder adds its own offset below a microsecond (from
+	// its source) and, should the name still be taken, the next free nanosecond.
+	nanos := now.UnixNano() + r.offset
 	for i := int64(0); ; i++ {
 		ev.Name = fmt.Sprintf("%s.%x", ref.Name, nanos+i)
 		stored, err := r.client.Create(ev)
