@@ -30,8 +30,7 @@ func TestRunner(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := loop.New(1)
 			var got []string
-			var r *runner
-			r = newRunner(l, tt.min, func(done func()) {
+			r := newRunner(l, tt.min, func(done func()) {
 				got = append(got, fmt.Sprint(l.Elapsed()))
 				l.After(tt.cost, done)
 			})
