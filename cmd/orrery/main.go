@@ -64,7 +64,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRun(stdout), newValidate(stdout), newScenarios(stdout))
+	root.AddCommand(newRun(stdout), newValidate(stdout), newScenarios(stdout), newCompare(stdout))
 	return root
 }
 
