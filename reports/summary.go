@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/orrery-sim/orrery/model"
+	"github.com/orrery-sim/orrery/reports/metrics"
 	"github.com/orrery-sim/orrery/scenarios"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 )
@@ -76,15 +77,27 @@ type DeploymentRow struct {
 	Terminating int    `json:"terminating"`
 }
 
-// Result is the machine-readable outcome of a run.
+// Result is the machine-readable outcome of a run (results.json; reports/README.md
+// describes every field).
 type Result struct {
-	Orrery            string          `json:"orrery"`
-	KubernetesVersion string          `json:"kubernetesVersion"`
-	Scenario          string          `json:"scenario"`
-	Seed              uint64          `json:"seed"`
-	Duration          string          `json:"duration"`
-	EventLog          EventLogSummary `json:"eventLog"`
-	Timeline          []TimelineEntry `json:"timeline"`
+	Orrery            string `json:"orrery"`
+	KubernetesVersion string `json:"kubernetesVersion"`
+	Scenario          string `json:"scenario"`
+	Seed              uint64 `json:"seed"`
+	// Policy names the scheduler configuration (a policy name, a file, or "default").
+	Policy   string          `json:"policy"`
+	Duration string          `json:"duration"`
+	EventLog EventLogSummary `json:"eventLog"`
+	// Metrics are the run's scalar metrics (Metrics(res) when it was summarized).
+	Metrics []Metric `json:"metrics"`
+	// SampleInterval is the time between the samples of Series.
+	SampleInterval string `json:"sampleInterval,omitempty"`
+	// Series are the sampled quantities (see package reports/metrics).
+	Series []metrics.Series `json:"series,omitempty"`
+	// Details are the metrics taken from events: latency distributions, counts, faults
+	// and recoveries, rollouts, Jobs.
+	Details  *metrics.Details `json:"details,omitempty"`
+	Timeline []TimelineEntry  `json:"timeline"`
 	Nodes             []NodeRow       `json:"nodes"`
 	// NodesInUse counts nodes running at least one pod (a bin-packing measure).
 	NodesInUse  int             `json:"nodesInUse"`
@@ -119,10 +132,13 @@ func Summarize(r *scenarios.Run) (*Result, error) {
 	c := r.Cluster
 	res := &Result{
 		Orrery: Version, KubernetesVersion: model.KubernetesVersion,
-		Scenario: r.Scenario.Metadata.Name, Seed: r.Seed, Duration: r.Duration.String(),
+		Scenario: r.Scenario.Metadata.Name, Seed: r.Seed, Policy: r.Policy, Duration: r.Duration.String(),
 		EventLog:   EventLogSummary{Entries: c.Log.Len(), SHA256: c.Log.Hash()},
 		Timeline:   []TimelineEntry{},
 		Assertions: assertionRows(r.Assertions),
+	}
+	if m := r.Metrics; m != nil {
+		res.SampleInterval, res.Series, res.Details = m.Interval.String(), m.Series, &m.Details
 	}
 	for _, err := range r.FaultErrors {
 		res.FaultErrors = append(res.FaultErrors, err.Error())
@@ -204,6 +220,7 @@ func Summarize(r *scenarios.Run) (*Result, error) {
 	}
 	sort.Slice(res.Deployments, func(i, j int) bool { return res.Deployments[i].Name < res.Deployments[j].Name })
 	res.Traffic = trafficRows(c)
+	res.Metrics = Metrics(res)
 	return res, nil
 }
 
@@ -217,6 +234,15 @@ func WriteJSON(w io.Writer, res *Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
+}
+
+// ReadJSON reads a result written by WriteJSON (a results.json).
+func ReadJSON(r io.Reader) (*Result, error) {
+	var res Result
+	if err := json.NewDecoder(r).Decode(&res); err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	return &res, nil
 }
 
 // WriteText writes the timeline, the node and workload tables and the event-log hash.

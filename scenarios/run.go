@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
+	"github.com/orrery-sim/orrery/reports/metrics"
 	"github.com/orrery-sim/orrery/scenarios/assert"
 	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/controllers/deployment"
@@ -34,6 +35,13 @@ type RunOptions struct {
 	Decisions io.Writer
 	// SchedulerConfig, when set, replaces the scenario's scheduler configuration.
 	SchedulerConfig *configv1.KubeSchedulerConfiguration
+	// Policy names the scheduler configuration in the run's results (default: the
+	// scenario's spec.scheduler, "custom" with SchedulerConfig, else "default").
+	Policy string
+	// SampleInterval, when positive, replaces spec.sampleInterval for the metrics.
+	SampleInterval time.Duration
+	// NoMetrics runs without collecting metrics (Run.Metrics stays nil).
+	NoMetrics bool
 }
 
 // Run is a finished run.
@@ -48,6 +56,10 @@ type Run struct {
 	Assertions []assert.Result
 	// FaultErrors are the faults that could not be applied when their time came.
 	FaultErrors []error
+	// Policy names the scheduler configuration (RunOptions.Policy).
+	Policy string
+	// Metrics are what was collected in virtual time (see package reports/metrics).
+	Metrics *metrics.Results
 }
 
 // Failed returns the assertions that failed (not those skipped).
@@ -103,6 +115,17 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
 	}
 	r.Cluster = c
+	r.Policy = policyName(s, opts)
+	var col *metrics.Collector
+	if !opts.NoMetrics {
+		interval := s.sampleInterval()
+		if opts.SampleInterval > 0 {
+			interval = opts.SampleInterval
+		}
+		if col, err = metrics.New(c, metrics.Options{Interval: interval}); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
+		}
+	}
 	if opts.Observe != nil {
 		c.Log.Subscribe(func(e *eventlog.Entry) { opts.Observe(c, e) })
 	}
@@ -124,6 +147,9 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 	finish := s.checkAssertions(c)
 	c.RunFor(d)
 	r.Assertions = finish(d)
+	if col != nil {
+		r.Metrics = col.Finish()
+	}
 	r.FaultErrors = injector.Errors
 	if err := log.Err(); err != nil {
 		return nil, fmt.Errorf("write event log: %w", err)
@@ -132,6 +158,19 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 		return nil, fmt.Errorf("write decision log: %w", decisions.Err())
 	}
 	return r, nil
+}
+
+// policyName is RunOptions.Policy or what stands for it.
+func policyName(s *Scenario, opts RunOptions) string {
+	switch {
+	case opts.Policy != "":
+		return opts.Policy
+	case opts.SchedulerConfig != nil:
+		return "custom"
+	case s.Spec.Scheduler != "":
+		return s.Spec.Scheduler
+	}
+	return "default"
 }
 
 // schedule puts one timeline event on the loop; faults are events like any other, so a
