@@ -98,7 +98,7 @@ type Result struct {
 	// and recoveries, rollouts, Jobs.
 	Details  *metrics.Details `json:"details,omitempty"`
 	Timeline []TimelineEntry  `json:"timeline"`
-	Nodes             []NodeRow       `json:"nodes"`
+	Nodes    []NodeRow        `json:"nodes"`
 	// NodesInUse counts nodes running at least one pod (a bin-packing measure).
 	NodesInUse  int             `json:"nodesInUse"`
 	Deployments []DeploymentRow `json:"deployments"`

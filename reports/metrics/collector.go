@@ -53,7 +53,7 @@ type Collector struct {
 	degraded map[string]bool
 	faults   []*faultState
 	rollouts map[string]time.Duration
-	finished    []Rollout
+	finished []Rollout
 	jobsSeen map[types.UID]bool
 	jobs     []Job
 
