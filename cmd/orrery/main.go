@@ -16,6 +16,7 @@ import (
 
 	"github.com/orrery-sim/orrery/model"
 	"github.com/orrery-sim/orrery/reports"
+	"github.com/orrery-sim/orrery/reports/metrics"
 	"github.com/orrery-sim/orrery/scenarios"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
 	"github.com/orrery-sim/orrery/sim/scheduler/schedconfig"
@@ -97,6 +98,7 @@ func newRun(stdout io.Writer) *cobra.Command {
 		decisions string
 		schedCfg  string
 		outDir    string
+		csvDir    string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [SCENARIO]",
@@ -118,6 +120,7 @@ func newRun(stdout io.Writer) *cobra.Command {
 					return inputError{err}
 				}
 				opts.SchedulerConfig = cfg
+				opts.Policy = schedCfg
 			}
 			if cmd.Flags().Changed("seed") {
 				opts.Seed = &seed
@@ -159,6 +162,11 @@ func newRun(stdout io.Writer) *cobra.Command {
 					return err
 				}
 			}
+			if csvDir != "" {
+				if err := writeCSV(csvDir, res); err != nil {
+					return err
+				}
+			}
 			if output == "json" {
 				err = reports.WriteJSON(stdout, res)
 			} else {
@@ -176,6 +184,7 @@ func newRun(stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&events, "events", "", "write the event log (JSON lines) to this file")
 	cmd.Flags().StringVar(&decisions, "decisions", "", "write the scheduler's decision log (JSON lines, one per scheduling cycle) to this file")
 	cmd.Flags().StringVar(&outDir, "out", "", "write results.json into this directory")
+	cmd.Flags().StringVar(&csvDir, "csv", "", "write the time series as one CSV table, timeseries.csv, into this directory")
 	cmd.Flags().StringVar(&schedCfg, "scheduler-config", "", "a KubeSchedulerConfiguration file that replaces the scenario's scheduler configuration")
 	return cmd
 }
@@ -322,6 +331,22 @@ func writeResults(dir string, res *reports.Result) error {
 	}
 	defer f.abort()
 	if err := reports.WriteJSON(f, res); err != nil {
+		return err
+	}
+	return f.commit()
+}
+
+// writeCSV writes the run's time series into dir/timeseries.csv.
+func writeCSV(dir string, res *reports.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := createAtomic(filepath.Join(dir, "timeseries.csv"))
+	if err != nil {
+		return err
+	}
+	defer f.abort()
+	if err := metrics.WriteCSV(f, res.Series); err != nil {
 		return err
 	}
 	return f.commit()

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,20 @@ func TestExtended(t *testing.T) {
 		if extended(corev1.ResourceName(name)) != want {
 			t.Errorf("extended(%s) != %v", name, want)
 		}
+	}
+}
+
+func TestWriteCSV(t *testing.T) {
+	var b strings.Builder
+	err := WriteCSV(&b, []Series{
+		{Name: "pods.pending", Unit: "pods", Points: []Point{{0, 1}, {5, 2}, {10, 0}}},
+		{Name: "pods.unschedulable[Insufficient cpu, really]", Unit: "pods", Points: []Point{{5, 1}, {10, 0.5}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "t,pods.pending,\"pods.unschedulable[Insufficient cpu, really]\"\n0,1,\n5,2,1\n10,0,0.5\n"
+	if b.String() != want {
+		t.Fatalf("CSV:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
