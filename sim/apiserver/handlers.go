@@ -357,6 +357,14 @@ func (s *Server) doBind(u User, k *model.Kind, ns string, b *corev1.Binding) (in
 	}
 	next := pod.DeepCopy()
 	next.Spec.NodeName = b.Target.Name
+	// The binding's annotations are merged into the pod's, as upstream's BindingREST does
+	// (GPU-sharing schedulers record the devices they chose this way).
+	for k, v := range b.Annotations {
+		if next.Annotations == nil {
+			next.Annotations = map[string]string{}
+		}
+		next.Annotations[k] = v
+	}
 	setCondition(&next.Status.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: s.now()})
 	rev := s.store.Rev() + 1
 	next.ResourceVersion = strconv.FormatInt(rev, 10)

@@ -285,12 +285,16 @@ func TestBindAndPatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	sched := s.ClientFor(User{Name: SchedulerUser})
-	b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "a"}, Target: corev1.ObjectReference{Kind: "Node", Name: "n1"}}
+	b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "a", Annotations: map[string]string{"example.com/device": "2"}}, Target: corev1.ObjectReference{Kind: "Node", Name: "n1"}}
 	if err := sched.Bind(b); err != nil {
 		t.Fatal(err)
 	}
 	if err := sched.Bind(b); code(err) != 409 {
 		t.Fatalf("second bind: %v, want 409", err)
+	}
+	// The binding's annotations are merged into the pod's.
+	if obj, err := admin.Get("pods", "default", "a"); err != nil || obj.(*corev1.Pod).Annotations["example.com/device"] != "2" {
+		t.Fatalf("bound pod's annotations: %v", err)
 	}
 	obj, err := admin.Patch("pods", "default", "a", types.MergePatchType, []byte(`{"metadata":{"labels":{"tier":"front"}}}`), "")
 	if err != nil {
