@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -126,6 +128,47 @@ func TestCompareBadInput(t *testing.T) {
 		code, _, errOut := orrery(append([]string{"compare"}, tc.args...)...)
 		if code != exitBadInput || !strings.Contains(errOut, tc.want) {
 			t.Errorf("compare %v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+// TestCompareReport: --report writes one HTML file with the bar charts, the series and the
+// CDFs inline, the same bytes whatever --jobs; --plots writes each figure as SVG and PNG.
+func TestCompareReport(t *testing.T) {
+	dir := t.TempDir()
+	var reps []string
+	for _, jobs := range []string{"1", "3"} {
+		rep := filepath.Join(dir, "report-"+jobs+".html")
+		args := []string{"compare", "binpack", "--policy", "default", "--policy", "most-allocated", "--seeds", "2", "--jobs", jobs, "--report", rep}
+		if jobs == "1" {
+			args = append(args, "--plots", filepath.Join(dir, "plots"))
+		}
+		if code, _, errOut := orrery(args...); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		data, err := os.ReadFile(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, string(data))
+	}
+	if reps[0] != reps[1] {
+		t.Error("the report differs between --jobs 1 and --jobs 3")
+	}
+	doc := reps[0]
+	for _, want := range []string{"nodes.in-use (nodes; lower is better): mean and 95% interval", "pods.pending (mean over 2 seeds (1–2))",
+		"scheduling latency (creation to binding) (CDF)", "<td>most-allocated</td><td>2</td><td>4</td>"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(doc, "<script") || strings.Contains(doc, `src="http`) {
+		t.Error("the report loads something from outside")
+	}
+	for _, f := range []string{"bars-nodes.in-use.svg", "bars-nodes.in-use.png", "series-pods.pending.png", "cdf-scheduling-latency.png"} {
+		fi, err := os.Stat(filepath.Join(dir, "plots", f))
+		if err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
 		}
 	}
 }

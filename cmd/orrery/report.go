@@ -1,7 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"sort"
+	"time"
+
 	"github.com/orrery-sim/orrery/reports/html"
+	"github.com/orrery-sim/orrery/reports/metrics"
 )
 
 // htmlReport gathers what the HTML report shows from a comparison.
@@ -17,12 +22,86 @@ func htmlReport(c *comparison) *html.Report {
 	return r
 }
 
-// timeSeries returns the plots over time and the latency distributions of a comparison.
-//
-// This is the seam for the metrics collected in virtual time: reports.Result carries no time
-// series or latency samples yet, so there is nothing to plot and the report says so.
+// timeSeries returns the plots over time and the latency distributions of a comparison:
+// every sampled series that is not zero throughout, one line per policy at the mean over
+// its seeds at each sample time; and the CDFs of scheduling latency and pod startup latency
+// (sig-scalability's SLI, and end to end) with each policy's pods of every seed pooled.
 func timeSeries(c *comparison) ([]html.Series, []html.CDF) {
-	return nil, nil
+	var names []string
+	units := map[string]string{}
+	for _, byPolicy := range c.Results {
+		for _, res := range byPolicy {
+			for _, s := range res.Series {
+				if _, ok := units[s.Name]; !ok {
+					units[s.Name] = s.Unit
+					names = append(names, s.Name)
+				}
+			}
+		}
+	}
+	sort.Strings(names)
+	var series []html.Series
+	for _, name := range names {
+		hs := html.Series{Name: name, Title: fmt.Sprintf("%s (mean over %s)", name, seedsText(c.Seeds)), Unit: units[name]}
+		nonzero := false
+		for i, p := range c.Policies {
+			line := html.Line{Label: p.Name}
+			var runs [][]metrics.Point
+			for _, res := range c.Results[i] {
+				if s := metrics.Find(res.Series, name); s != nil {
+					runs = append(runs, s.Points)
+				}
+			}
+			for k := 0; len(runs) > 0 && k < minLen(runs); k++ {
+				sum := 0.0
+				for _, pts := range runs {
+					sum += pts[k].V
+				}
+				v := sum / float64(len(runs))
+				nonzero = nonzero || v != 0
+				line.Points = append(line.Points, html.Point{At: time.Duration(runs[0][k].T * float64(time.Second)), Value: v})
+			}
+			hs.Lines = append(hs.Lines, line)
+		}
+		if nonzero {
+			series = append(series, hs)
+		}
+	}
+	var cdfs []html.CDF
+	for _, d := range []struct {
+		name, title string
+		of          func(*metrics.Details) metrics.Distribution
+	}{
+		{"scheduling-latency", "scheduling latency (creation to binding)", func(d *metrics.Details) metrics.Distribution { return d.SchedulingLatency }},
+		{"pod-startup-latency", "pod startup latency (SLI)", func(d *metrics.Details) metrics.Distribution { return d.PodStartup }},
+		{"pod-startup-e2e", "pod startup latency (end to end)", func(d *metrics.Details) metrics.Distribution { return d.PodStartupE2E }},
+	} {
+		cdf := html.CDF{Name: d.name, Title: d.title, Unit: "s"}
+		any := false
+		for i, p := range c.Policies {
+			sample := html.Sample{Label: p.Name}
+			for _, res := range c.Results[i] {
+				if res.Details != nil {
+					sample.Values = append(sample.Values, d.of(res.Details).Values...)
+				}
+			}
+			any = any || len(sample.Values) > 0
+			cdf.Samples = append(cdf.Samples, sample)
+		}
+		if any {
+			cdfs = append(cdfs, cdf)
+		}
+	}
+	return series, cdfs
+}
+
+// minLen is the length of the shortest list.
+func minLen(runs [][]metrics.Point) int {
+	n := len(runs[0])
+	for _, r := range runs[1:] {
+		n = min(n, len(r))
+	}
+	return n
 }
 
 // writeReport writes the HTML report to path, atomically.

@@ -2,6 +2,7 @@ package html
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -139,15 +140,17 @@ func bars(t stats.Table) (*plot.Plot, error) {
 // lines draws a time series, one line per label.
 func lines(s Series) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = s.Name
+	p.Title.Text = cmp.Or(s.Title, s.Name)
 	p.X.Label.Text = "virtual time (s)"
 	p.Y.Label.Text = s.Unit
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
+	top := 0.0
 	for i, l := range s.Lines {
 		xys := make(plotter.XYs, len(l.Points))
 		for j, pt := range l.Points {
 			xys[j] = plotter.XY{X: pt.At.Seconds(), Y: pt.Value}
+			top = max(top, pt.Value)
 		}
 		if len(xys) == 0 {
 			continue
@@ -162,25 +165,30 @@ func lines(s Series) (*plot.Plot, error) {
 		p.Add(line)
 		p.Legend.Add(l.Label, line)
 	}
+	if top > 0 {
+		p.Y.Max = top * 1.25 // room for the legend above the lines
+	}
 	return p, nil
 }
 
 // cdf draws each sample's empirical distribution function.
 func cdf(c CDF) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = c.Name + " (CDF)"
+	p.Title.Text = cmp.Or(c.Title, c.Name) + " (CDF)"
 	p.X.Label.Text = c.Unit
 	p.Y.Label.Text = "fraction ≤ x"
 	p.Y.Min, p.Y.Max = 0, 1
-	p.Legend.Top = true
+	p.Legend.Top = false // bottom right, where a CDF has nothing yet
 	p.Legend.Left = false
 	p.Add(plotter.NewGrid())
+	low, high := math.Inf(1), math.Inf(-1)
 	for i, s := range c.Samples {
 		if len(s.Values) == 0 {
 			continue
 		}
 		vs := append([]float64(nil), s.Values...)
 		sort.Float64s(vs)
+		low, high = min(low, vs[0]), max(high, vs[len(vs)-1])
 		xys := make(plotter.XYs, 0, len(vs)+1)
 		xys = append(xys, plotter.XY{X: vs[0], Y: 0})
 		for j, v := range vs {
@@ -195,6 +203,9 @@ func cdf(c CDF) (*plot.Plot, error) {
 		line.Width = vg.Points(1.5)
 		p.Add(line)
 		p.Legend.Add(s.Label, line)
+	}
+	if low >= 0 && high > 0 {
+		p.X.Min, p.X.Max = 0, high*1.05 // durations start at 0
 	}
 	return p, nil
 }

@@ -48,8 +48,9 @@ type Run struct {
 
 // Series is a quantity over virtual time.
 type Series struct {
-	Name, Unit string
-	Lines      []Line
+	// Name names the plot's files; Title heads it (Name when empty).
+	Name, Title, Unit string
+	Lines             []Line
 }
 
 // Line is one policy's (or one run's) values over time.
@@ -66,8 +67,9 @@ type Point struct {
 
 // CDF is the distribution of a quantity.
 type CDF struct {
-	Name, Unit string
-	Samples    []Sample
+	// Name names the plot's files; Title heads it (Name when empty).
+	Name, Title, Unit string
+	Samples           []Sample
 }
 
 // Sample is one policy's observations of the quantity.
