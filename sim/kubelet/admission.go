@@ -11,6 +11,7 @@ import (
 
 	"github.com/orrery-sim/orrery/sim/informer"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpushare"
 	schednodeaffinity "github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeaffinity"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodename"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeports"
@@ -61,6 +62,11 @@ func (k *Kubelet) admit(pod *corev1.Pod) (string, string) {
 		}
 		return true
 	})
+	// The device plugins' allocation (here the GPU-sharing one) comes before the
+	// predicates, as upstream's resource allocation admit handler does.
+	if reason, msg := gpuShare(pod, node, ni); reason != "" {
+		return reason, msg
+	}
 	if reason, msg := insufficientResource(pod, ni); reason != "" {
 		return reason, msg
 	}
@@ -82,6 +88,19 @@ func (k *Kubelet) admit(pod *corev1.Pod) (string, string) {
 		return predicate(tainttoleration.Name, errReasonUntoleratedTaint)
 	}
 	return "", ""
+}
+
+// gpuShare checks a GPU pod's share of the node's GPUs next to the admitted pods (see
+// gpushare.Admit).
+func gpuShare(pod *corev1.Pod, node *corev1.Node, ni *framework.NodeInfo) (string, string) {
+	if _, ok := pod.Annotations[gpushare.AnnotationGPUCount]; !ok {
+		return "", ""
+	}
+	admitted := make([]*corev1.Pod, 0, ni.NumPods())
+	for _, pi := range ni.PodList() {
+		admitted = append(admitted, pi.Pod)
+	}
+	return gpushare.Admit(pod, node, admitted)
 }
 
 // isStaticPod reports a pod from a file or URL rather than the API server.

@@ -2,6 +2,7 @@ package kubelet_test
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/orrery-sim/orrery/sim/kubelet"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpushare"
 	"github.com/orrery-sim/orrery/sim/simtest"
 )
 
@@ -63,6 +65,11 @@ func TestAdmission(t *testing.T) {
 		}, reason: kubelet.ReasonOutOfEphemeralStorage, message: "Node didn't have enough resource: ephemeral-storage, requested: 21474836480, used: 0, capacity: 10737418240"},
 		{name: "pod count", node: func(n *corev1.Node) { n.Status.Capacity[corev1.ResourcePods] = resource.MustParse("1") }, before: []*corev1.Pod{pod("first")}, pod: func(*corev1.Pod) {},
 			reason: kubelet.ReasonOutOfPods, message: "Node didn't have enough resource: pods, requested: 1, used: 1, capacity: 1"},
+		{name: "GPU share fits", node: gpus(2), before: []*corev1.Pod{gpuPod(pod("first"), 700, "0")}, pod: func(p *corev1.Pod) { gpuPod(p, 300, "0") }},
+		{name: "GPU share over one GPU", node: gpus(2), before: []*corev1.Pod{gpuPod(pod("first"), 700, "0")}, pod: func(p *corev1.Pod) { gpuPod(p, 400, "0") },
+			reason: "UnexpectedAdmissionError", message: "Allocate failed due to GPU 0 has 300 of 1000 thousandths free, requested 400, which is unexpected"},
+		{name: "GPU share on a GPU the node lacks", node: gpus(2), pod: func(p *corev1.Pod) { gpuPod(p, 400, "2") },
+			reason: "UnexpectedAdmissionError", message: "Allocate failed due to GPU 2 does not exist: the node has 2, which is unexpected"},
 		{name: "os label", pod: func(p *corev1.Pod) { p.Labels[corev1.LabelOSStable] = "windows" },
 			reason: kubelet.ReasonPodOSSelectorNodeLabelDoesNotMatch, message: "Failed to admit pod as the `kubernetes.io/os` label doesn't match node label"},
 	}
@@ -99,6 +106,24 @@ func TestAdmission(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gpus gives a node n GPUs.
+func gpus(n int64) func(*corev1.Node) {
+	return func(node *corev1.Node) {
+		node.Status.Capacity[gpushare.ResourceGPU] = *resource.NewQuantity(n, resource.DecimalSI)
+	}
+}
+
+// gpuPod makes p ask for milli thousandths of one GPU and hold the GPUs index.
+func gpuPod(p *corev1.Pod, milli int64, index string) *corev1.Pod {
+	if p.Annotations == nil {
+		p.Annotations = map[string]string{}
+	}
+	p.Annotations[gpushare.AnnotationGPUCount] = "1"
+	p.Annotations[gpushare.AnnotationGPUMilli] = strconv.FormatInt(milli, 10)
+	p.Annotations[gpushare.AnnotationGPUIndex] = index
+	return p
 }
 
 // memHog is a pod bound to n1 requesting memory.
