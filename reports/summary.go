@@ -285,6 +285,7 @@ func WriteText(w io.Writer, res *Result) error {
 	if err := writeAssertions(w, res.Assertions); err != nil {
 		return err
 	}
+	writeMetrics(w, res.Details)
 	for _, e := range res.FaultErrors {
 		fmt.Fprintf(w, "\nFault not applied: %s", e)
 	}
