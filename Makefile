@@ -5,7 +5,7 @@ BIN      := bin/orrery
 GOFLAGS  ?=
 export GOFLAGS
 
-.PHONY: build run test bench lint tools
+.PHONY: build run test bench gate report lint tools
 
 build:
 	$(GO) build -o $(BIN) ./cmd/orrery
@@ -20,6 +20,16 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./sim/store ./sim/apiserver ./sim/loop ./model
+
+# The CI gate: binpack under most-allocated against its committed baseline (exit 1 on a
+# regression), with JUnit XML for the CI system.
+gate: build
+	./$(BIN) bench binpack --baseline bench/binpack.json --junit bin/bench-junit.xml
+
+# A comparison of the default profile with MostAllocated on binpack, as a table and an HTML
+# report with its plots.
+report: build
+	./$(BIN) compare bin-packing --policy default --policy most-allocated --seeds 10 --report bin/report.html --plots bin/plots
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
