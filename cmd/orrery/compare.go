@@ -41,6 +41,7 @@ func newCompare(stdout io.Writer) *cobra.Command {
 		output    string
 		report    string
 		plots     string
+		only      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare SCENARIO --policy A --policy B ... [--seeds N]",
@@ -86,6 +87,11 @@ or the path of a KubeSchedulerConfiguration file.`,
 				return err
 			}
 			c := newComparison(s.Metadata.Name, m.seeds, pols, results)
+			if len(only) > 0 {
+				if c.Tables = selectMetrics(c.Tables, only); len(c.Tables) == 0 {
+					return inputError{fmt.Errorf("--metric %s: no metric has that name or prefix", strings.Join(only, ", "))}
+				}
+			}
 			if report != "" {
 				if err := writeReport(report, c); err != nil {
 					return err
@@ -110,7 +116,23 @@ or the path of a KubeSchedulerConfiguration file.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	cmd.Flags().StringVar(&report, "report", "", "write a self-contained HTML report (tables and plots) to this file")
 	cmd.Flags().StringVar(&plots, "plots", "", "write every plot as SVG and PNG into this directory")
+	cmd.Flags().StringArrayVar(&only, "metric", nil, "show only metrics of this name or dotted prefix (repeat; nodes.in-use, scheduling.latency)")
 	return cmd
+}
+
+// selectMetrics keeps the tables whose metric is one of names or starts with one of them
+// followed by a dot.
+func selectMetrics(tables []stats.Table, names []string) []stats.Table {
+	var out []stats.Table
+	for _, t := range tables {
+		for _, n := range names {
+			if t.Metric == n || strings.HasPrefix(t.Metric, strings.TrimSuffix(n, ".")+".") {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // resolvePolicies resolves each --policy once, refusing the same name twice.

@@ -90,7 +90,10 @@ func TestCompareOneSeed(t *testing.T) {
 	if p.N != 1 || p.SD != nil || p.CI[0] != nil || p.Diff.P != nil {
 		t.Errorf("one seed: %+v", p)
 	}
-	_, text, _ := orrery("compare", "binpack", "--policy", "default", "--seeds", "1")
+	_, text, _ := orrery("compare", "binpack", "--policy", "default", "--seeds", "1", "--metric", "nodes.in-use")
+	if strings.Count(text, "POLICY") != 3 { // nodes.in-use, .max and .mean
+		t.Errorf("--metric nodes.in-use printed %d tables", strings.Count(text, "POLICY"))
+	}
 	if !strings.Contains(text, "│ default │ 1    │ 12   │ —  │ —      │") {
 		t.Errorf("table:\n%s", text)
 	}
@@ -124,6 +127,7 @@ func TestCompareBadInput(t *testing.T) {
 		{[]string{"binpack", "--policy", "default", "-o", "xml"}, `-o "xml": want table or json`},
 		{[]string{"no-such-scenario", "--policy", "default"}, `scenario "no-such-scenario"`},
 		{[]string{"--policy", "default"}, "accepts 1 arg(s)"},
+		{[]string{"binpack", "--policy", "default", "--seeds", "1", "--metric", "nope"}, "--metric nope: no metric has that name or prefix"},
 	} {
 		code, _, errOut := orrery(append([]string{"compare"}, tc.args...)...)
 		if code != exitBadInput || !strings.Contains(errOut, tc.want) {

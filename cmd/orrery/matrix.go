@@ -109,6 +109,7 @@ func (m *matrix) one(p *policy.Policy, seed uint64) (*reports.Result, error) {
 		if opts.SchedulerConfig, err = p.Config(); err != nil {
 			return nil, err
 		}
+		opts.Policy = p.Name
 	}
 	r, err := s.Run(opts)
 	if err != nil {
