@@ -28,6 +28,8 @@ cannot tell.</p>
 <tr><th>Policy</th><th>Configuration</th></tr>
 {{range .Policies}}<tr><td>{{.Name}}</td><td><code>{{.Source}}</code></td></tr>
 {{end}}</table>
+<p>Metrics: {{range $i, $s := .Sections}}{{if $i}}, {{end}}<a href="#{{$s.Metric}}">{{$s.Metric}}</a>{{end}}.
+Then <a href="#series">over time</a>, <a href="#distributions">distributions</a>, <a href="#runs">runs</a>.</p>
 <h2 id="metrics">Metrics</h2>
 {{range .Sections}}<h3 id="{{.Metric}}">{{.Metric}} <span class="note">({{.Unit}}, {{.Direction}})</span></h3>
 <table>

@@ -39,12 +39,12 @@ type Figure struct {
 	plot  *plot.Plot
 }
 
-// Figures draws every plot of a report: a bar chart with 95% intervals per ranked metric,
-// then each time series, then each CDF.
+// Figures draws every plot of a report: a bar chart with 95% intervals per ranked metric
+// that is not 0 in every run, then each time series, then each CDF.
 func Figures(r *Report) ([]Figure, error) {
 	var out []Figure
 	for _, t := range r.Tables {
-		if t.Better == reports.Neither {
+		if t.Better == reports.Neither || allZero(t) {
 			continue
 		}
 		p, err := bars(t)
@@ -68,6 +68,18 @@ func Figures(r *Report) ([]Figure, error) {
 		out = append(out, Figure{Name: "cdf-" + fileName(c.Name), Title: p.Title.Text, plot: p})
 	}
 	return out, nil
+}
+
+// allZero says whether every run of every policy has the metric at 0 (or lacks it).
+func allZero(t stats.Table) bool {
+	for _, row := range t.Rows {
+		for _, v := range row.Values {
+			if v != 0 && !math.IsNaN(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // fileName makes a metric name safe as a file name.
