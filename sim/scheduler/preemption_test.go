@@ -107,3 +107,34 @@ func TestPreemptionNotHelpful(t *testing.T) {
 		t.Fatalf("condition %+v\nwant %q", cond, want)
 	}
 }
+
+// TestPreemptionClearsLowerNominations: a pod nominated to a node by its own preemption
+// loses the nomination when a higher-priority pod preempts on that node, as upstream's
+// preemption clears lower-priority nominated pods.
+func TestPreemptionClearsLowerNominations(t *testing.T) {
+	low, high := classes()
+	mid := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "mid"}, Value: 500}
+	c := simtest.New(t, simtest.Node("n1", "4", "8Gi"))
+	c.Apply(low, mid, high)
+	grace := int64(30)
+	for _, n := range []string{"a", "b"} {
+		p := withPriority(simtest.Pod(n, "2", "1Gi"), "low")
+		p.Spec.TerminationGracePeriodSeconds = &grace
+		p.Annotations = map[string]string{"orrery.dev/usage": "sigterm: ignore"} // victims take the whole grace period
+		c.Apply(p)
+	}
+	c.RunFor(10 * time.Second)
+	c.Apply(withPriority(simtest.Pod("m", "2", "1Gi"), "mid"))
+	c.RunFor(2 * time.Second)
+	if got := c.Pod("m").Status.NominatedNodeName; got != "n1" {
+		t.Fatalf("m nominated to %q, want n1 (it preempted a)", got)
+	}
+	c.Apply(withPriority(simtest.Pod("h", "2", "1Gi"), "high"))
+	c.RunFor(time.Second)
+	if got := c.Pod("h").Status.NominatedNodeName; got != "n1" {
+		t.Fatalf("h nominated to %q, want n1", got)
+	}
+	if got := c.Pod("m").Status.NominatedNodeName; got != "" {
+		t.Errorf("m still nominated to %q after a higher-priority pod preempted on n1", got)
+	}
+}

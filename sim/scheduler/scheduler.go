@@ -277,6 +277,22 @@ func (s *Scheduler) onPodDelete(obj runtime.Object) {
 	}
 }
 
+// NominatedPodsForNode returns the pending pods nominated to node, in key order
+// (framework.Nominator).
+func (s *Scheduler) NominatedPodsForNode(node string) []*framework.PodInfo {
+	set := s.nominated[node]
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*framework.PodInfo, len(keys))
+	for i, k := range keys {
+		out[i] = set[k]
+	}
+	return out
+}
+
 // setNominated records the node a pending pod is nominated to (none if pod is nil, bound
 // or not nominated).
 func (s *Scheduler) setNominated(key string, pod *corev1.Pod) {

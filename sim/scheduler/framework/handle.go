@@ -80,6 +80,12 @@ type PDBLister interface {
 	PodDisruptionBudgets() []*policyv1.PodDisruptionBudget
 }
 
+// Nominator lists the pending pods nominated to a node by an earlier preemption (upstream's
+// PodNominator), in key order. The scheduler's Handle implements it.
+type Nominator interface {
+	NominatedPodsForNode(node string) []*PodInfo
+}
+
 // AffinityLister lists, in name order, the nodes that hold pods with pod affinity or
 // anti-affinity, and those holding pods with required anti-affinity, so that
 // InterPodAffinity need not visit every node for a pod without terms of its own. The

@@ -324,10 +324,12 @@ func (p *DefaultPreemption) prepare(pod *corev1.Pod, c candidate) error {
 			rec.Eventf(v.Pod, corev1.EventTypeNormal, "Preempted", "Preempted by pod %s on node %s", pod.UID, c.node)
 		}
 	}
+	// Lower-priority pods nominated to the node lose their nomination: the preemptor
+	// takes the room (upstream's getLowerPriorityNominatedPods).
 	prio := corev1helpers.PodPriority(pod)
-	if ni, ok := p.h.NodeInfo(c.node); ok {
-		for _, pi := range ni.PodList() {
-			if pi.Pod.Status.NominatedNodeName == c.node && pi.Pod.Spec.NodeName == "" && corev1helpers.PodPriority(pi.Pod) < prio {
+	if nom, ok := p.h.(framework.Nominator); ok {
+		for _, pi := range nom.NominatedPodsForNode(c.node) {
+			if pi.Pod.UID != pod.UID && corev1helpers.PodPriority(pi.Pod) < prio {
 				next := pi.Pod.DeepCopy()
 				next.Status.NominatedNodeName = ""
 				_ = client.UpdatePodStatus(next)
