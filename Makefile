@@ -24,7 +24,7 @@ bench:
 # The CI gate: binpack under most-allocated against its committed baseline (exit 1 on a
 # regression), with JUnit XML for the CI system.
 gate: build
-	./$(BIN) bench binpack --baseline bench/binpack.json --junit bin/bench-junit.xml
+	./$(BIN) bench binpack --baseline scenarios/builtin/binpack/baseline.json --junit bin/bench-junit.xml
 
 # A comparison of the default profile with MostAllocated on binpack, as a table and an HTML
 # report with its plots.

@@ -12,7 +12,7 @@ import (
 )
 
 // committedBaseline is the bench baseline of binpack kept in the repository.
-const committedBaseline = "../../bench/binpack.json"
+const committedBaseline = "../../scenarios/builtin/binpack/baseline.json"
 
 // junitDoc is the JUnit XML schema's shape, read back strictly enough to catch a malformed
 // file: a testsuites root holding testsuites of testcases with at most one failure or error.
@@ -92,7 +92,7 @@ func TestBenchCommittedBaseline(t *testing.T) {
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	code, out, errOut := orrery("bench", "binpack", "--baseline", committedBaseline, "--junit", junit)
 	if code != 0 {
-		t.Fatalf("exit %d against the committed baseline: %s\n%s\nIf the change of behaviour is intended, run: go run ./cmd/orrery bench binpack --baseline bench/binpack.json --update-baseline", code, errOut, out)
+		t.Fatalf("exit %d against the committed baseline: %s\n%s\nIf the change of behaviour is intended, run: go run ./cmd/orrery bench binpack --baseline scenarios/builtin/binpack/baseline.json --update-baseline", code, errOut, out)
 	}
 	b := readBaselineFile(t, committedBaseline)
 	doc := readJUnit(t, junit)
