@@ -33,6 +33,7 @@ type Collector struct {
 
 	// Pods and nodes, as the informers last saw them.
 	pods          map[string]*podState
+	namespaces    map[string]int // pods per namespace
 	nodes         map[string]*nodeState
 	order         []string // node names in order, with gone nodes that still have pods
 	extended      map[string]bool
@@ -41,6 +42,10 @@ type Collector struct {
 	queued        map[shape]int
 	cpuMedian     median
 	memMedian     median
+	// usageWindow is 1 + the metrics server resolution window whose usage sums
+	// usageCPU and usageMem hold (0: none).
+	usageWindow        int64
+	usageCPU, usageMem int64
 
 	// From the event log.
 	created    map[string]time.Duration
@@ -72,7 +77,7 @@ func New(c *sim.Cluster, opts Options) (*Collector, error) {
 	}
 	col := &Collector{
 		c: c, opts: opts, res: newResources(),
-		pods: map[string]*podState{}, nodes: map[string]*nodeState{}, extended: map[string]bool{},
+		pods: map[string]*podState{}, namespaces: map[string]int{}, nodes: map[string]*nodeState{}, extended: map[string]bool{},
 		unschedulable: map[string]int{}, queued: map[shape]int{},
 		created: map[string]time.Duration{}, degraded: map[string]bool{}, rollouts: map[string]time.Duration{},
 		jobsSeen: map[types.UID]bool{}, samples: seriesSet{byName: map[string]*series{}}, lastTraffic: map[string][2]uint64{},

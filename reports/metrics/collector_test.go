@@ -133,3 +133,24 @@ func TestSampledPacking(t *testing.T) {
 		t.Errorf("scheduling latency of %d pods, want 2 (c was never bound)", d.Count)
 	}
 }
+
+// TestUsage: usage is what the metrics server last scraped (every 15 s from the start),
+// as kubectl top shows it: nothing at 10 s, then the pod's usage as of 15 s until the
+// scrape at 30 s. The container starts at 2.01 s (after its image pull) and peaks at 1000m
+// and 2Gi in the last 10 s of every 20 s, else 200m and 1Gi: at 15 s it peaks, at 25 s it
+// no longer does but the scrape of 15 s still shows the peak, at 30 s it is at its base
+// (of 2 CPUs, 4Gi).
+func TestUsage(t *testing.T) {
+	c := simtest.New(t, simtest.Node("n1", "2", "4Gi"))
+	col := collect(t, c)
+	c.Apply(profiled("busy", "100m", "startup: 0s\ncpu: {spikes: {base: 200m, peak: 1000m, every: 20s, for: 10s}}\nmemory: {spikes: {base: 1Gi, peak: 2Gi, every: 20s, for: 10s}}"))
+	c.RunFor(35 * time.Second)
+	r := col.Finish()
+	cpu, mem := Find(r.Series, "usage.cpu").Points, Find(r.Series, "usage.memory").Points
+	want := []struct{ t, cpu, mem float64 }{{10, 0, 0}, {15, 0.5, 0.5}, {20, 0.5, 0.5}, {25, 0.5, 0.5}, {30, 0.1, 0.25}, {35, 0.1, 0.25}}
+	for i, w := range want {
+		if p, q := cpu[i+2], mem[i+2]; p.T != w.t || !near(p.V, w.cpu) || !near(q.V, w.mem) {
+			t.Errorf("at %v s: usage cpu %v memory %v, want %v and %v", p.T, p.V, q.V, w.cpu, w.mem)
+		}
+	}
+}

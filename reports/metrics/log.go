@@ -56,8 +56,11 @@ func (col *Collector) onEntry(e *eventlog.Entry) {
 			col.onEventWrite(e)
 		}
 	case "delete":
-		if e.Resource == "pods" && e.Actor == apiserver.SchedulerUser && ok(e.Code) {
-			col.counts.PreemptionVictims++
+		if e.Resource == "pods" && ok(e.Code) {
+			delete(col.created, key(e.Namespace, e.Name)) // deleted before it was bound
+			if e.Actor == apiserver.SchedulerUser {
+				col.counts.PreemptionVictims++
+			}
 		}
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/orrery-sim/orrery/sim/metricsserver"
 )
 
 // nodeState is a node as the collector sees it, with the pods bound to it.
@@ -138,13 +141,7 @@ func (col *Collector) sampleNodes(s *seriesSet) {
 		i := col.res.of(corev1.ResourceName(name))
 		s.set("allocation."+name, "ratio", ratio(at(req, i), at(alloc, i)))
 	}
-	var cpu, mem int64
-	for _, pu := range col.c.PodUsage() {
-		for _, cu := range pu.Containers {
-			cpu += cu.MilliCPU
-			mem += cu.MemoryBytes
-		}
-	}
+	cpu, mem := col.usage()
 	s.set("usage.cpu", "ratio", ratio(cpu, at(alloc, rCPU)))
 	s.set("usage.memory", "ratio", ratio(mem, at(alloc, rMemory)))
 	s.set("fragmentation.cpu", "cores", float64(frag)/1000)
@@ -192,4 +189,43 @@ func fitsAny(shapes []shape, cpu, mem, pods int64) bool {
 		}
 	}
 	return false
+}
+
+// usage sums the pods' CPU (millicores) and memory as the resource metrics API has them:
+// the metrics server's latest scrape of the kubelets, with spec.load's shares, as kubectl
+// top reads it. The metrics server scrapes every metricsserver.DefaultResolution from the
+// start, before a sample due at the same instant when samples are more frequent (its timer
+// was set first), so within one resolution window the sum is read once.
+func (col *Collector) usage() (cpu, mem int64) {
+	if col.c.Metrics == nil {
+		return 0, 0
+	}
+	window := int64(col.c.Loop.Elapsed() / metricsserver.DefaultResolution)
+	cached := col.opts.Interval < metricsserver.DefaultResolution
+	if cached && col.usageWindow == window+1 {
+		return col.usageCPU, col.usageMem
+	}
+	defer func() {
+		if cached {
+			col.usageWindow, col.usageCPU, col.usageMem = window+1, cpu, mem
+		}
+	}()
+	nss := make([]string, 0, len(col.namespaces))
+	for ns := range col.namespaces {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	for _, ns := range nss {
+		pms, err := col.c.Metrics.PodMetrics(ns, labels.Everything())
+		if err != nil {
+			continue
+		}
+		for _, pm := range pms {
+			for _, cm := range pm.Containers {
+				cpu += cm.CPUMilli
+				mem += cm.MemoryBytes
+			}
+		}
+	}
+	return cpu, mem
 }

@@ -59,6 +59,7 @@ func (col *Collector) onPodAdd(obj runtime.Object) {
 		col.memMedian.add(ps.req[rMemory])
 	}
 	col.pods[key(p.Namespace, p.Name)] = ps
+	col.namespaces[p.Namespace]++
 	col.update(ps, p)
 }
 
@@ -84,6 +85,9 @@ func (col *Collector) onPodDelete(obj runtime.Object) {
 	}
 	col.apply(ps, ps.cur, -1)
 	delete(col.pods, k)
+	if col.namespaces[p.Namespace]--; col.namespaces[p.Namespace] == 0 {
+		delete(col.namespaces, p.Namespace)
+	}
 }
 
 // update brings the collector's view of a pod up to date.
