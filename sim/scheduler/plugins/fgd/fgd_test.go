@@ -66,42 +66,6 @@ func TestFrag(t *testing.T) {
 	}
 }
 
-// scheduleOne runs GPUShare and FGD over the nodes as a scheduling cycle does and returns
-// each node's score, the chosen node (highest score, first in order among equals) and the
-// GPUs it reserves there.
-func scheduleOne(t *testing.T, f framework.Plugin, h *gputest.Handle, pod *corev1.Pod) ([]int64, string, []int) {
-	t.Helper()
-	sp, _ := gpushare.New(nil, h)
-	share := sp.(*gpushare.GPUShare)
-	state := framework.NewCycleState()
-	share.PreFilter(state, pod)
-	f.(framework.PreFilterPlugin).PreFilter(state, pod)
-	var scores []int64
-	best := -1
-	for i, ni := range h.Nodes {
-		if !share.Filter(state, pod, ni).IsSuccess() {
-			scores = append(scores, -1)
-			continue
-		}
-		s, st := f.(framework.ScorePlugin).Score(state, pod, ni)
-		if !st.IsSuccess() {
-			t.Fatal(st.Message())
-		}
-		scores = append(scores, s)
-		if best < 0 || s > scores[best] {
-			best = i
-		}
-	}
-	if best < 0 {
-		return scores, "", nil
-	}
-	node := h.Nodes[best].Name()
-	if st := share.Reserve(state, pod, node); !st.IsSuccess() {
-		t.Fatal(st.Message())
-	}
-	return scores, node, share.Reserved(pod, node)
-}
-
 // TestScore pins FGD's choices on small clusters, from the paper's definition: 100·σ(ΔF/1000)
 // with ΔF the fall of fragmentation, σ(0.25) = 0.562, σ(-0.25) = 0.438, σ(-2) = 0.119.
 func TestScore(t *testing.T) {
@@ -146,9 +110,9 @@ func TestScore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			scores, node, gpus := scheduleOne(t, p, h, tt.pod)
-			if !reflect.DeepEqual(scores, tt.scores) || node != tt.node || !reflect.DeepEqual(gpus, tt.gpus) {
-				t.Errorf("scores %v, node %q, GPUs %v; want %v, %q, %v", scores, node, gpus, tt.scores, tt.node, tt.gpus)
+			res := gputest.Schedule(t, h, gputest.Share(t, h), p.(framework.ScorePlugin), tt.pod)
+			if !reflect.DeepEqual(res.Scores, tt.scores) || res.Node != tt.node || !reflect.DeepEqual(res.GPUs, tt.gpus) {
+				t.Errorf("scores %v, node %q, GPUs %v; want %v, %q, %v", res.Scores, res.Node, res.GPUs, tt.scores, tt.node, tt.gpus)
 			}
 		})
 	}
