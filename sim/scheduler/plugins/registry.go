@@ -1,12 +1,20 @@
 // Package plugins gathers the scheduler's plugins into registries: InTree is upstream's
-// default set (as far as Orrery models it), All adds the research policies, and both can be
-// merged with a researcher's own plugins before a configuration file is built.
+// default set (as far as Orrery models it), All adds the research policies and the
+// GPU-sharing plugins (GPU), and each can be merged with a researcher's own plugins before
+// a configuration file is built.
 package plugins
 
 import (
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultbinder"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/defaultpreemption"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/fgd"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpubestfit"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpuclustering"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpudotproduct"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpupacking"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpurandom"
+	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpushare"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/imagelocality"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/interpodaffinity"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/nodeaffinity"
@@ -41,11 +49,27 @@ func InTree() framework.Registry {
 	}
 }
 
-// All returns the in-tree plugins and the research policies.
+// GPU returns the GPU-sharing plugins: GPUShare (accounting, Filter, Reserve, Bind) and
+// the policies of Weng et al., ATC'23, by their artifact's names.
+func GPU() framework.Registry {
+	return framework.Registry{
+		gpushare.Name:      gpushare.New,
+		fgd.Name:           fgd.New,
+		gpupacking.Name:    gpupacking.New,
+		gpuclustering.Name: gpuclustering.New,
+		gpubestfit.Name:    gpubestfit.New,
+		gpudotproduct.Name: gpudotproduct.New,
+		gpurandom.Name:     gpurandom.New,
+	}
+}
+
+// All returns the in-tree plugins, the research policies and the GPU-sharing plugins.
 func All() framework.Registry {
 	r := InTree()
-	if err := r.Merge(policies.Registry()); err != nil {
-		panic(err) // the two sets are fixed and disjoint; a clash is a programming error
+	for _, more := range []framework.Registry{policies.Registry(), GPU()} {
+		if err := r.Merge(more); err != nil {
+			panic(err) // the sets are fixed and disjoint; a clash is a programming error
+		}
 	}
 	return r
 }

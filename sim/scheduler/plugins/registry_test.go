@@ -25,7 +25,8 @@ func TestInTreeCoversDefaults(t *testing.T) {
 		}
 	}
 	all := plugins.All()
-	for _, name := range []string{"Random", "FirstFit", "BestFit", "WorstFit", "DotProduct", "NodeResourcesFit"} {
+	for _, name := range []string{"Random", "FirstFit", "BestFit", "WorstFit", "DotProduct", "NodeResourcesFit",
+		"GPUShare", "FGDScore", "GpuPackingScore", "GpuClusteringScore", "BestFitScore", "DotProductScore", "RandomScore"} {
 		if _, ok := all[name]; !ok {
 			t.Errorf("%s missing from All()", name)
 		}
