@@ -104,6 +104,15 @@ func (t *Timer) Stop() bool {
 	return true
 }
 
+// Next returns when the earliest scheduled callback is due, and false when none is (real
+// mode sleeps until then by the wall clock).
+func (l *Loop) Next() (time.Time, bool) {
+	if len(l.queue) == 0 {
+		return time.Time{}, false
+	}
+	return l.queue[0].at, true
+}
+
 // Rand returns the named component's random stream. Each stream is seeded from the run's
 // seed and the stream's name alone, so adding a component or a fault does not reshuffle the
 // choices of the others.

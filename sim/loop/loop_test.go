@@ -109,3 +109,19 @@ func BenchmarkScheduleAndRun(b *testing.B) {
 	}
 	l.RunFor(time.Hour)
 }
+
+func TestNext(t *testing.T) {
+	l := New(1)
+	if _, ok := l.Next(); ok {
+		t.Fatal("an empty loop has no next callback")
+	}
+	a := l.After(2*time.Second, func() {})
+	l.After(3*time.Second, func() {})
+	if at, ok := l.Next(); !ok || at != Epoch.Add(2*time.Second) {
+		t.Fatalf("next = %v, %v; want 2s", at.Sub(Epoch), ok)
+	}
+	a.Stop()
+	if at, ok := l.Next(); !ok || at != Epoch.Add(3*time.Second) {
+		t.Fatalf("next after stop = %v, %v; want 3s", at.Sub(Epoch), ok)
+	}
+}
