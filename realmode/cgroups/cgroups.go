@@ -89,7 +89,7 @@ func (h *Host) CreateNode(path string, memoryBytes, milliCPU int64) error {
 	if h.V2 {
 		return h.createV2(path, memoryBytes, milliCPU)
 	}
-	for _, c := range []string{"memory", "cpu"} {
+	for _, c := range []string{"memory", "cpu", "cpuacct"} {
 		if err := os.MkdirAll(h.dir(c, path), 0o755); err != nil {
 			return fmt.Errorf("create cgroup %s: %w", path, err)
 		}
