@@ -102,7 +102,7 @@ type Spec struct {
 	RandomFaults *RandomFaults `yaml:"randomFaults"`
 	// Assertions must hold for the run to pass (see assertions.go).
 	Assertions []Assertion `yaml:"assertions"`
-	// SampleInterval is how often assertions are checked (default 5s).
+	// SampleInterval is how often assertions are checked and metrics sampled (default 5s).
 	SampleInterval *Duration `yaml:"sampleInterval"`
 	// Workloads are traces and synthetic generators whose pods arrive and depart over the
 	// run (see workloads.go).
