@@ -34,3 +34,32 @@ func TestBuiltinAssertionsPass(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressChangesNothing: a run told to report progress runs in 100 steps of virtual
+// time with the same event log as a run in one go, and reports every step.
+func TestProgressChangesNothing(t *testing.T) {
+	s, err := LoadBuiltin("node-failure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := s.Run(RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	stepped, err := s.Run(RunOptions{Progress: func(done, total int) {
+		if total != 100 {
+			t.Fatalf("total %d", total)
+		}
+		steps = append(steps, done)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := plain.Cluster.Log.Hash(), stepped.Cluster.Log.Hash(); a != b {
+		t.Errorf("event logs differ: %s and %s", a, b)
+	}
+	if len(steps) != 100 || steps[0] != 1 || steps[99] != 100 {
+		t.Errorf("progress steps %v", steps)
+	}
+}

@@ -113,7 +113,7 @@ func newRun(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			printWarnings(cmd.ErrOrStderr(), s)
-			opts := scenarios.RunOptions{Until: until}
+			opts := scenarios.RunOptions{Until: until, Progress: progressBar(cmd.ErrOrStderr(), "virtual time %")}
 			if schedCfg != "" {
 				cfg, err := schedconfig.LoadFor(schedCfg, schedconfig.PluginNames(plugins.All()))
 				if err != nil {
