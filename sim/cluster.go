@@ -61,6 +61,9 @@ type Config struct {
 	// Traffic, when set, runs kube-proxy on every node and sends request streams to
 	// Services (see package proxy); nil runs neither.
 	Traffic *TrafficConfig
+	// Runtime, when set, makes each node's container runtime in place of the simulated
+	// one (real mode's containerd runtime, see package realmode).
+	Runtime func(clock loop.Clock, cfg kubelet.Config) (kubelet.Runtime, error)
 }
 
 // disabled reports whether the named controller is switched off.
@@ -100,6 +103,8 @@ type Cluster struct {
 	kubelets map[string]*kubelet.Kubelet
 	// kubeletCfg is Config.Kubelet, the template of every node's kubelet.
 	kubeletCfg kubelet.Config
+	// runtimeFor is Config.Runtime.
+	runtimeFor func(loop.Clock, kubelet.Config) (kubelet.Runtime, error)
 	// watchExtra is the watch latency API server brown-outs add now.
 	watchExtra time.Duration
 	nodeNames  []string
@@ -126,7 +131,7 @@ func NewWithLog(cfg Config, l *loop.Loop, log *eventlog.Log) (*Cluster, error) {
 	if err := kubelet.ValidateEvictionHard(cfg.Kubelet.EvictionHard); err != nil {
 		return nil, fmt.Errorf("kubelet configuration: %w", err)
 	}
-	c := &Cluster{Loop: l, Log: log, API: api, kubelets: map[string]*kubelet.Kubelet{}, kubeletCfg: cfg.Kubelet}
+	c := &Cluster{Loop: l, Log: log, API: api, kubelets: map[string]*kubelet.Kubelet{}, kubeletCfg: cfg.Kubelet, runtimeFor: cfg.Runtime}
 	c.Admin = api.ClientFor(apiserver.User{Name: apiserver.AdminUser, Groups: []string{apiserver.MastersGroup}})
 
 	if err := c.initTraffic(cfg.Traffic); err != nil {
@@ -213,7 +218,14 @@ func (c *Cluster) newKubelet(n *corev1.Node) (*kubelet.Kubelet, error) {
 	client := c.API.ClientOn(apiserver.NodeUser(n.Name), n.Name)
 	kcfg := c.kubeletCfg
 	kcfg.Node = n
-	rt, err := c.trackNode(n.Name, kubelet.NewSimRuntimeFor(c.Loop, kcfg))
+	var base kubelet.Runtime = kubelet.NewSimRuntimeFor(c.Loop, kcfg)
+	if c.runtimeFor != nil {
+		var err error
+		if base, err = c.runtimeFor(c.Loop, kcfg); err != nil {
+			return nil, fmt.Errorf("node %s: runtime: %w", n.Name, err)
+		}
+	}
+	rt, err := c.trackNode(n.Name, base)
 	if err != nil {
 		return nil, err
 	}
