@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -208,11 +210,17 @@ func (c *realCluster) running() int {
 // tasks counts the node's containerd tasks in each status.
 func (c *realCluster) tasks(nodeName string) map[string]int {
 	c.T.Helper()
-	rt := c.run.Node(nodeName)
-	ctx := namespacesContext(rt.Namespace())
-	ctrs, err := env.Client.Containers(ctx)
+	return nsTasks(c.T.(*testing.T), env.Client, c.run.Node(nodeName).Namespace())
+}
+
+// nsTasks counts a namespace's containerd tasks in each status ("none": containers
+// without a task).
+func nsTasks(t *testing.T, client *containerd.Client, ns string) map[string]int {
+	t.Helper()
+	ctx := namespaces.WithNamespace(context.Background(), ns)
+	ctrs, err := client.Containers(ctx)
 	if err != nil {
-		c.T.Fatal(err)
+		t.Fatal(err)
 	}
 	out := map[string]int{}
 	for _, ctr := range ctrs {

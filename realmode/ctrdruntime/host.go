@@ -61,8 +61,10 @@ type HostOptions struct {
 type Host struct {
 	opts    HostOptions
 	cgroups *cgroups.Host
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// ctx is the calls' context; waitCtx, the tasks' waits', ends with Close.
+	ctx         context.Context
+	waitCtx     context.Context
+	cancelWaits context.CancelFunc
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	closing bool
@@ -82,8 +84,8 @@ func NewHost(opts HostOptions) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("containerd host: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Host{opts: opts, cgroups: cg, ctx: ctx, cancel: cancel}, nil
+	waitCtx, cancel := context.WithCancel(context.Background())
+	return &Host{opts: opts, cgroups: cg, ctx: context.Background(), waitCtx: waitCtx, cancelWaits: cancel}, nil
 }
 
 // Cgroups returns the machine's cgroup layout.
@@ -143,9 +145,10 @@ func (h *Host) Close() error {
 	nss := append([]string(nil), h.nodes...)
 	h.mu.Unlock()
 	var errs []error
-	// Stop the host's goroutines first (their calls fail, their waits end), so that
-	// nothing but this cleanup touches the namespaces.
-	h.cancel()
+	// Let the host's goroutines finish their calls (each within OpTimeout; a call cut off
+	// halfway can leave a shim behind) and end their waits, so that nothing but this
+	// cleanup touches the namespaces.
+	h.cancelWaits()
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {

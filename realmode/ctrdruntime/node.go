@@ -288,7 +288,7 @@ func (r *NodeRuntime) run(c *ctr, spec workload.Spec, lim Limits) (containerd.Ta
 		_ = cont.Delete(ctx, containerd.WithSnapshotCleanup)
 		return nil, nil, fmt.Errorf("create task %s: %w", c.cid, err)
 	}
-	exitCh, err := task.Wait(namespaces.WithNamespace(h.ctx, r.ns))
+	exitCh, err := task.Wait(namespaces.WithNamespace(h.waitCtx, r.ns))
 	if err != nil {
 		_, _ = task.Delete(ctx, containerd.WithProcessKill)
 		_ = cont.Delete(ctx, containerd.WithSnapshotCleanup)
@@ -308,7 +308,7 @@ func (r *NodeRuntime) run(c *ctr, spec workload.Spec, lim Limits) (containerd.Ta
 // wait waits for the task's exit (in a goroutine) and tells an OOM kill by the cgroup's
 // OOM-kill count, read before the task (and so its cgroup) is deleted.
 func (r *NodeRuntime) wait(c *ctr, ch <-chan containerd.ExitStatus) (uint32, bool, error) {
-	ctx := r.host.ctx
+	ctx := r.host.waitCtx
 	select {
 	case st := <-ch:
 		if err := st.Error(); err != nil {

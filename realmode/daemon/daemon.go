@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -89,7 +90,13 @@ type Daemon struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error // the process's exit, once done is closed
+	// made are the folders under /run/containerd the daemon's runc and shims create and
+	// that did not exist before it started (removed by Stop when empty).
+	made []string
 }
+
+// runDirs are the folders a containerd's shims and runc use whatever its state folder.
+var runDirs = []string{"/run/containerd/runc", "/run/containerd/s", "/run/containerd/fifo", "/run/containerd"}
 
 // Start runs a private containerd with its config, root, state, socket and log in a new
 // folder under parent (the system's temporary folder when empty) and waits until it
@@ -104,6 +111,11 @@ func Start(ctx context.Context, parent string) (*Daemon, error) {
 		return nil, fmt.Errorf("start containerd: %w", err)
 	}
 	d := &Daemon{Dir: dir, Address: filepath.Join(dir, "containerd.sock"), done: make(chan struct{})}
+	for _, rd := range runDirs {
+		if _, err := os.Stat(rd); errors.Is(err, os.ErrNotExist) {
+			d.made = append(d.made, rd)
+		}
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(Config(dir)), 0o600); err != nil {
 		d.removeDir()
 		return nil, fmt.Errorf("start containerd: %w", err)
@@ -131,6 +143,9 @@ func Start(ctx context.Context, parent string) (*Daemon, error) {
 	}
 	return d, nil
 }
+
+// PID returns the daemon's process ID.
+func (d *Daemon) PID() int { return d.cmd.Process.Pid }
 
 // Config is the private daemon's configuration: everything under dir, CRI off (it wants
 // CNI and a pause image from a registry), and the opt plugin kept out of /opt.
@@ -195,9 +210,11 @@ func (d *Daemon) logTail() string {
 }
 
 // Stop sends SIGTERM to the daemon (SIGKILL after StopTimeout), waits until it is gone,
-// unmounts what is left mounted under its folder and removes the folder. Containers must
-// be gone before: they outlive containerd.
+// kills any shim of it still running (a leak: reported), unmounts what is left mounted
+// under its folder, removes the folder and the empty folders under /run/containerd it
+// made. Containers must be gone before: they outlive containerd.
 func (d *Daemon) Stop() error {
+	var errs []error
 	if d.cmd != nil && d.cmd.Process != nil {
 		select {
 		case <-d.done:
@@ -211,7 +228,50 @@ func (d *Daemon) Stop() error {
 			}
 		}
 	}
-	return d.removeDir()
+	if pids := Shims(d.Address); len(pids) > 0 {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		errs = append(errs, fmt.Errorf("killed %d shim(s) left running: %v", len(pids), pids))
+	}
+	if err := d.removeDir(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, rd := range d.made {
+		_ = os.Remove(rd) // only when empty: another containerd may use it now
+	}
+	return errors.Join(errs...)
+}
+
+// Shims returns the process IDs of the containerd shims serving the daemon at address.
+func Shims(address string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) == 0 || !strings.HasPrefix(filepath.Base(args[0]), "containerd-shim") {
+			continue
+		}
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-address" && args[i+1] == address {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	sort.Ints(out)
+	return out
 }
 
 // removeDir unmounts anything under the daemon's folder, deepest first, and removes it.
