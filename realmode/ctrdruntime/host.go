@@ -65,11 +65,11 @@ type Host struct {
 	ctx         context.Context
 	waitCtx     context.Context
 	cancelWaits context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	closing bool
-	nodes   []string // namespaces, in creation order
-	stats   Stats
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	closing     bool
+	nodes       []string // namespaces, in creation order
+	stats       Stats
 }
 
 // NewHost prepares a run on the client's containerd.
