@@ -45,6 +45,8 @@ type RunOptions struct {
 	SampleInterval time.Duration
 	// NoMetrics runs without collecting metrics (Run.Metrics stays nil).
 	NoMetrics bool
+	// Backend, when set, makes the backend the nodes run on (real mode); see timings.go.
+	Backend func(l *loop.Loop) (Backend, error)
 }
 
 // Run is a finished run.
@@ -113,6 +115,10 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 		decisions = scheduler.NewDecisionLog(opts.Decisions)
 		cfg.Scheduler.Decisions = decisions
 	}
+	drive, err := s.setUpBackend(opts, l, &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
+	}
 	c, err := sim.NewWithLog(cfg, l, log)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
@@ -148,7 +154,11 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 		return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
 	}
 	finish := s.checkAssertions(c)
-	if opts.Progress == nil {
+	if drive != nil {
+		if err := drive(d); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", s.Metadata.Name, err)
+		}
+	} else if opts.Progress == nil {
 		c.RunFor(d)
 	} else {
 		// In 100 steps of virtual time: the same callbacks in the same order as one run.

@@ -107,6 +107,8 @@ type Spec struct {
 	// Workloads are traces and synthetic generators whose pods arrive and depart over the
 	// run (see workloads.go).
 	Workloads []Workload `yaml:"workloads"`
+	// Timings scale Kubernetes' timings down, e.g. for real mode (see timings.go).
+	Timings *Timings `yaml:"timings"`
 }
 
 // Load is a total CPU demand, over time since the start, on the pods of a namespace that a
@@ -622,6 +624,7 @@ func (s *Scenario) validate() model.ErrorList {
 	errs = append(errs, s.validateWorkloads()...)
 	errs = append(errs, s.validateAssertions()...)
 	errs = append(errs, s.validateObjectEvents()...)
+	errs = append(errs, s.validateTimings()...)
 	if len(errs) == 0 && !s.importsNodes() {
 		// With imported nodes, faults are checked once the files are read (load).
 		errs = append(errs, s.validateFaults()...)
