@@ -59,6 +59,14 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 			_ = e.Close()
 		}
 	}()
+	if opts.Address != "" { // a named containerd is checked before any work
+		if err := daemon.CheckBinaries(); err != nil {
+			return nil, fmt.Errorf("real mode: %w", err)
+		}
+		if e.Client, err = daemon.Connect(ctx, opts.Address); err != nil {
+			return nil, fmt.Errorf("real mode: %w", err)
+		}
+	}
 	bin, err := image.Locate(ctx, opts.Workload, dir)
 	if err != nil {
 		return nil, fmt.Errorf("real mode: workload: %w", err)
@@ -72,17 +80,13 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		return nil, fmt.Errorf("real mode: %w", err)
 	}
 	e.Image = tarball.Bytes()
-	address := opts.Address
-	if address == "" {
+	if e.Client == nil {
 		if e.Daemon, err = daemon.Start(ctx, dir); err != nil {
 			return nil, fmt.Errorf("real mode: %w", err)
 		}
-		address = e.Daemon.Address
-	} else if err := daemon.CheckBinaries(); err != nil {
-		return nil, fmt.Errorf("real mode: %w", err)
-	}
-	if e.Client, err = daemon.Connect(ctx, address); err != nil {
-		return nil, fmt.Errorf("real mode: %w", err)
+		if e.Client, err = daemon.Connect(ctx, e.Daemon.Address); err != nil {
+			return nil, fmt.Errorf("real mode: %w", err)
+		}
 	}
 	return e, nil
 }

@@ -65,7 +65,7 @@ func newRoot(stdout io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRun(stdout), newValidate(stdout), newScenarios(stdout), newCompare(stdout), newBench(stdout))
+	root.AddCommand(newRun(stdout), newValidate(stdout), newScenarios(stdout), newCompare(stdout), newBench(stdout), newReal(stdout))
 	return root
 }
 

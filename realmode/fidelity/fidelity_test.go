@@ -67,3 +67,23 @@ func TestCompare(t *testing.T) {
 		}
 	}
 }
+
+func TestRestartGapAndMetrics(t *testing.T) {
+	s := time.Second
+	log := []eventlog.Entry{
+		action(1*s, "Started", "p"), action(2*s, "OOMKilled", "p"), action(2500*time.Millisecond, "Started", "p"),
+		action(3*s, "OOMKilled", "p"), action(5*s, "Started", "p"), action(6*s, "OOMKilled", "p"),
+	}
+	if gap, n := RestartGap(log); n != 2 || gap != 1.25 {
+		t.Fatalf("RestartGap = %v over %d, want 1.25 over 2", gap, n)
+	}
+	var buf bytes.Buffer
+	if err := WriteMetrics(&buf, []Metric{{Name: "restart gap", Sim: 2, Real: 2.5, Seconds: true}, {Name: "OOM kills", Sim: 4, Real: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"restart gap", "2.000s", "2.500s", "0.500s", "25%", "OOM kills"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("metrics table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
