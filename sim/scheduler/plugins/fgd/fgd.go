@@ -1,8 +1,6 @@
 package fgd
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -21,6 +19,7 @@ const Name = "FGDScore"
 type Args struct {
 	// TypicalPods is the target workload's distribution of pod shapes (see TypicalPods).
 	TypicalPods []TypicalPod `json:"typicalPods"`
+	gpushare.PolicyArgs
 }
 
 // FGD is the plugin. A node's score is 100·σ(ΔF/1000), truncated, where ΔF is how much
@@ -38,33 +37,35 @@ type FGD struct {
 	cut [framework.MaxNodeScore + 1]int64
 	// buf holds a node's free shares while a placement is tried.
 	buf []int64
+	tb  *gpushare.TieBreaker
 }
 
 var (
 	_ framework.PreFilterPlugin = (*FGD)(nil)
 	_ framework.PreScorePlugin  = (*FGD)(nil)
 	_ framework.ScorePlugin     = (*FGD)(nil)
+	_ framework.ScoreExtensions = (*FGD)(nil)
 )
 
 // New is the plugin's factory: args (*runtime.Unknown JSON, as pluginConfig hands them to
 // out-of-tree plugins) must give the typical pods; NewWithWorkload builds it from Go.
-func New(args runtime.Object, _ framework.Handle) (framework.Plugin, error) {
-	var a Args
-	switch v := args.(type) {
-	case *runtime.Unknown:
-		if err := decodeStrict(v.Raw, &a); err != nil {
-			return nil, fmt.Errorf("%s args: %w", Name, err)
-		}
-	case nil:
+func New(args runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	if args == nil {
 		return nil, fmt.Errorf("%s args: typicalPods is required (the target workload's pod shapes)", Name)
-	default:
-		return nil, fmt.Errorf("%s args: unexpected type %T", Name, args)
+	}
+	var a Args
+	if err := gpushare.DecodeArgs(Name, args, &a); err != nil {
+		return nil, err
 	}
 	w, err := NewWorkload(a.TypicalPods)
 	if err != nil {
 		return nil, fmt.Errorf("%s args: %w", Name, err)
 	}
-	return NewWithWorkload(w), nil
+	f := NewWithWorkload(w)
+	if f.tb, err = gpushare.NewTieBreaker(Name, a.TieBreak, h); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // NewWithWorkload returns the plugin measuring against w.
@@ -81,14 +82,14 @@ func NewWithWorkload(w *Workload) *FGD {
 	return f
 }
 
-func decodeStrict(raw []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
-}
-
 // Name returns the plugin's name.
 func (*FGD) Name() string { return Name }
+
+// NormalizeScore breaks ties between the best nodes when tieBreak is set.
+func (f *FGD) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
+	f.tb.Apply(scores)
+	return nil
+}
 
 // Workload returns the target workload the plugin measures against.
 func (f *FGD) Workload() *Workload { return f.w }

@@ -163,7 +163,9 @@ func TestArgs(t *testing.T) {
 		{`{"typicalPods":[]}`, "FGDScore args: typicalPods: want at least one pod shape"},
 		{`{"typicalPods":[{"cpu":1000,"gpuMilli":500,"gpuCount":2,"weight":3}]}`, "FGDScore args: typicalPods[0]: Invalid value: 2 GPUs of 500 thousandths: a share is of one GPU only"},
 		{`{"typicalPods":[{"cpu":1000,"weight":0}]}`, "FGDScore args: typicalPods[0].weight: Invalid value: 0: must be positive"},
-		{`{"typicalPod":[]}`, `FGDScore args: json: unknown field "typicalPod"`},
+		{`{"typicalPod":[]}`, `FGDScore args: line 1: typicalPod: unknown field "typicalPod"`},
+		{`{"typicalPods":[{"cpu":1000,"weight":1}],"tieBreak":"NodeOrder"}`, ""},
+		{`{"typicalPods":[{"cpu":1000,"weight":1}],"tieBreak":"Name"}`, `FGDScore args: tieBreak: Unsupported value: "Name": supported values: "NodeOrder"`},
 	} {
 		_, err := fgd.New(&runtime.Unknown{Raw: []byte(tt.raw)}, nil)
 		if got := errString(err); got != tt.err {

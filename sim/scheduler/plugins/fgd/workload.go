@@ -96,6 +96,15 @@ func NewWorkload(pods []TypicalPod) (*Workload, error) {
 	return w, nil
 }
 
+// Pods returns the typical pods, in the order given.
+func (w *Workload) Pods() []TypicalPod {
+	out := make([]TypicalPod, len(w.shapes))
+	for i, s := range w.shapes {
+		out[i] = s.TypicalPod
+	}
+	return out
+}
+
 // TotalWeight is the sum of the typical pods' weights.
 func (w *Workload) TotalWeight() int64 { return w.total }
 

@@ -26,22 +26,35 @@ const (
 // and cpu and gpu what the pod asks (its non-zero CPU request, its GPU thousandths); a
 // node without that much free scores 0 (the artifact reports an error). NormalizeScore
 // then maps the lowest raw score to 0 and the highest to 100 (integer division; all 0
-// when equal). Computed in integers. GPUs are given at Reserve by best fit.
-type BestFit struct{}
+// when equal). Computed in integers. GPUs are given at Reserve by best fit. Args:
+// gpushare.PolicyArgs (tieBreak, applied after the normalisation).
+type BestFit struct {
+	tb *gpushare.TieBreaker
+}
 
 var (
-	_ framework.ScorePlugin     = BestFit{}
-	_ framework.ScoreExtensions = BestFit{}
+	_ framework.ScorePlugin     = (*BestFit)(nil)
+	_ framework.ScoreExtensions = (*BestFit)(nil)
 )
 
-// New is the plugin's factory; it takes no args.
-func New(_ runtime.Object, _ framework.Handle) (framework.Plugin, error) { return BestFit{}, nil }
+// New is the plugin's factory.
+func New(args runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	var a gpushare.PolicyArgs
+	if err := gpushare.DecodeArgs(Name, args, &a); err != nil {
+		return nil, err
+	}
+	tb, err := gpushare.NewTieBreaker(Name, a.TieBreak, h)
+	if err != nil {
+		return nil, err
+	}
+	return &BestFit{tb: tb}, nil
+}
 
 // Name returns the plugin's name.
-func (BestFit) Name() string { return Name }
+func (*BestFit) Name() string { return Name }
 
 // Score is the node's raw best-fit score for the pod.
-func (BestFit) Score(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
+func (*BestFit) Score(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
 	r, err := gpushare.RequestFrom(state, pod)
 	if err != nil {
 		return 0, framework.NewStatus(framework.Error, err.Error())
@@ -58,10 +71,17 @@ func score(cpu, gpu, cpuFree, gpuFree int64) int64 {
 	return (framework.MaxNodeScore*maxSpecCPU - 50*(cpuFree-cpu) - 50*(maxSpecCPU/maxSpecGPU)*(gpuFree-gpu)) / maxSpecCPU
 }
 
-// NormalizeScore maps the scores linearly onto 0–100, lowest to highest.
-func (BestFit) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
+// NormalizeScore maps the scores linearly onto 0–100, lowest to highest, then breaks ties
+// between the best nodes when tieBreak is set.
+func (p *BestFit) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
+	normalize(scores)
+	p.tb.Apply(scores)
+	return nil
+}
+
+func normalize(scores []framework.NodeScore) {
 	if len(scores) == 0 {
-		return nil
+		return
 	}
 	lo, hi := scores[0].Score, scores[0].Score
 	for _, s := range scores {
@@ -74,5 +94,4 @@ func (BestFit) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []f
 		}
 		scores[i].Score = (scores[i].Score - lo) * framework.MaxNodeScore / (hi - lo)
 	}
-	return nil
 }

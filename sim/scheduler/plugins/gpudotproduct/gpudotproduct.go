@@ -27,19 +27,40 @@ const (
 // higher, so that the pod goes where what it needs is scarcest (the artifact's choice,
 // the opposite of Tetris' alignment). A node without the pod's CPU free scores 0.
 // Computed in integers. GPUs are given at Reserve by best fit (the artifact's setting for
-// this baseline).
-type DotProduct struct{}
+// this baseline). Args: gpushare.PolicyArgs (tieBreak).
+type DotProduct struct {
+	tb *gpushare.TieBreaker
+}
 
-var _ framework.ScorePlugin = DotProduct{}
+var (
+	_ framework.ScorePlugin     = (*DotProduct)(nil)
+	_ framework.ScoreExtensions = (*DotProduct)(nil)
+)
 
-// New is the plugin's factory; it takes no args.
-func New(_ runtime.Object, _ framework.Handle) (framework.Plugin, error) { return DotProduct{}, nil }
+// New is the plugin's factory.
+func New(args runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	var a gpushare.PolicyArgs
+	if err := gpushare.DecodeArgs(Name, args, &a); err != nil {
+		return nil, err
+	}
+	tb, err := gpushare.NewTieBreaker(Name, a.TieBreak, h)
+	if err != nil {
+		return nil, err
+	}
+	return &DotProduct{tb: tb}, nil
+}
 
 // Name returns the plugin's name.
-func (DotProduct) Name() string { return Name }
+func (*DotProduct) Name() string { return Name }
+
+// NormalizeScore breaks ties between the best nodes when tieBreak is set.
+func (p *DotProduct) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
+	p.tb.Apply(scores)
+	return nil
+}
 
 // Score is the node's dot-product score for the pod.
-func (DotProduct) Score(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
+func (*DotProduct) Score(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
 	r, err := gpushare.RequestFrom(state, pod)
 	if err != nil {
 		return 0, framework.NewStatus(framework.Error, err.Error())

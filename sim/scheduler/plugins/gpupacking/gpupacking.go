@@ -23,19 +23,41 @@ const Name = "GpuPackingScore"
 //   - every GPU of the node free: 33 − the number of GPUs, at least that number.
 //
 // A pod asking for no GPU scores 0 everywhere. GPUs are given at Reserve by best fit (the
-// artifact's default GPU selection), which picks these same GPUs.
-type GpuPacking struct{}
+// artifact's default GPU selection), which picks these same GPUs. Args: gpushare.PolicyArgs
+// (tieBreak).
+type GpuPacking struct {
+	tb *gpushare.TieBreaker
+}
 
-var _ framework.ScorePlugin = GpuPacking{}
+var (
+	_ framework.ScorePlugin     = (*GpuPacking)(nil)
+	_ framework.ScoreExtensions = (*GpuPacking)(nil)
+)
 
-// New is the plugin's factory; it takes no args.
-func New(_ runtime.Object, _ framework.Handle) (framework.Plugin, error) { return GpuPacking{}, nil }
+// New is the plugin's factory.
+func New(args runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	var a gpushare.PolicyArgs
+	if err := gpushare.DecodeArgs(Name, args, &a); err != nil {
+		return nil, err
+	}
+	tb, err := gpushare.NewTieBreaker(Name, a.TieBreak, h)
+	if err != nil {
+		return nil, err
+	}
+	return &GpuPacking{tb: tb}, nil
+}
 
 // Name returns the plugin's name.
-func (GpuPacking) Name() string { return Name }
+func (*GpuPacking) Name() string { return Name }
+
+// NormalizeScore breaks ties between the best nodes when tieBreak is set.
+func (p *GpuPacking) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
+	p.tb.Apply(scores)
+	return nil
+}
 
 // Score is the node's packing score for the pod.
-func (GpuPacking) Score(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
+func (*GpuPacking) Score(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
 	r, err := gpushare.RequestFrom(state, pod)
 	if err != nil {
 		return 0, framework.NewStatus(framework.Error, err.Error())
