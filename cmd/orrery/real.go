@@ -179,6 +179,6 @@ func fidelityMetrics(sim, real *scenarios.Run) []fidelity.Metric {
 		}
 		add("Jobs' makespan", s.Makespan, r.Makespan, true)
 	}
-	add("OOM kill to restart (mean)", simGap, realGap, true)
+	add("OOM kill to restart (median)", simGap, realGap, true)
 	return out
 }

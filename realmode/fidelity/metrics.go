@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"text/tabwriter"
 
 	"github.com/orrery-sim/orrery/sim/eventlog"
@@ -26,11 +27,12 @@ func (m Metric) Divergence() float64 {
 	return math.Abs(m.Real-m.Sim) / math.Abs(m.Sim)
 }
 
-// RestartGap returns the mean time from a container's OOM kill to its next start (the
-// restart back-off plus the start), in seconds, and how many there were.
+// RestartGap returns the median time from a container's OOM kill to its next start (the
+// restart back-off plus the start), in seconds, and how many there were. The median,
+// since a node that is down meanwhile makes one gap as long as its outage.
 func RestartGap(entries []eventlog.Entry) (float64, int) {
 	killed := map[string]float64{}
-	sum, n := 0.0, 0
+	var gaps []float64
 	for _, e := range entries {
 		if !e.IsAction() || e.Resource != "pods" {
 			continue
@@ -41,16 +43,16 @@ func RestartGap(entries []eventlog.Entry) (float64, int) {
 			killed[key] = e.At.Seconds()
 		case "Started":
 			if at, ok := killed[key]; ok {
-				sum += e.At.Seconds() - at
-				n++
+				gaps = append(gaps, e.At.Seconds()-at)
 				delete(killed, key)
 			}
 		}
 	}
-	if n == 0 {
+	if len(gaps) == 0 {
 		return 0, 0
 	}
-	return sum / float64(n), n
+	sort.Float64s(gaps)
+	return gaps[len(gaps)/2], len(gaps)
 }
 
 // WriteMetrics prints the figures of both runs side by side with their divergence.
