@@ -132,8 +132,25 @@ func (p *GPUShare) Node(ni *framework.NodeInfo) *Node {
 	n := NewNode(ni, p.lookup(name), "")
 	if ni.Node != nil {
 		p.cache[name] = cached{ni: ni, gen: ni.Generation, node: n}
+		p.prune(ni)
 	}
 	return n
+}
+
+// prune forgets the reservations of the node's pods whose binding has come back with their
+// GPUs in alibabacloud.com/gpu-index.
+func (p *GPUShare) prune(ni *framework.NodeInfo) {
+	if len(p.reserved) == 0 {
+		return
+	}
+	for _, pi := range ni.PodList() {
+		key := pi.Pod.Namespace + "/" + pi.Pod.Name
+		if r, ok := p.reserved[key]; ok && r.uid == string(pi.Pod.UID) {
+			if _, has := pi.Pod.Annotations[AnnotationGPUIndex]; has {
+				delete(p.reserved, key)
+			}
+		}
+	}
 }
 
 // lookup returns the reservations on node as a Lookup.

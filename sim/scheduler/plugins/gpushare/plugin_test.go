@@ -142,6 +142,26 @@ func TestReserveAndBind(t *testing.T) {
 	if want := []string{"s1@n:0", "s2@n:0", "w2@n:1-2", "s3@n:3"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("bindings %v, want %v", got, want)
 	}
+	// When the bindings come back (the pods with their index), the reservations go and the
+	// view stays the same.
+	for _, name := range []string{"s1", "s2", "w2", "s3"} {
+		key := "default/" + name
+		bound := ni.Pods[key].Pod.DeepCopy()
+		var idx string
+		for _, b := range client.Bindings {
+			if b.Name == name {
+				idx = b.Annotations[gpushare.AnnotationGPUIndex]
+			}
+		}
+		bound.Annotations[gpushare.AnnotationGPUIndex] = idx
+		ni.AddPod(key, framework.NewPodInfo(bound))
+	}
+	if got := p.Node(ni).Free; !reflect.DeepEqual(got, []int64{100, 0, 0, 950}) {
+		t.Errorf("after the bindings came back: free %v", got)
+	}
+	if got := p.Reserved(steps[0].pod, "n"); got != nil {
+		t.Errorf("s1 still reserved: %v", got)
+	}
 	// A third whole GPU does not fit: Filter says so, and Reserve refuses too.
 	big := gputest.Pod("w3", 1000, 2, 1000)
 	state := framework.NewCycleState()
@@ -152,8 +172,17 @@ func TestReserveAndBind(t *testing.T) {
 	if st := reserve(t, p, h, nil, big, "n"); st.IsSuccess() {
 		t.Error("w3 reserved")
 	}
-	// Unreserve gives GPUs back; a CPU pod is left to the next binder.
-	p.Unreserve(state, steps[2].pod, "n")
+	// Unreserve takes back what Reserve gave.
+	s4 := gputest.Pod("s4", 1000, 1, 100)
+	if st := reserve(t, p, h, nil, s4, "n"); !st.IsSuccess() || p.Reserved(s4, "n") == nil {
+		t.Fatalf("s4: %v", st.Message())
+	}
+	p.Unreserve(framework.NewCycleState(), s4, "n")
+	ni.RemovePod("default/s4", ni.Pods["default/s4"])
+	if got := p.Node(ni).Free; p.Reserved(s4, "n") != nil || !reflect.DeepEqual(got, []int64{100, 0, 0, 950}) {
+		t.Errorf("after unreserving s4: free %v", got)
+	}
+	// A deleted pod's GPUs are free again; a CPU pod is left to the next binder.
 	ni.RemovePod("default/w2", ni.Pods["default/w2"])
 	if got := p.Node(ni).Free; !reflect.DeepEqual(got, []int64{100, 1000, 1000, 950}) {
 		t.Errorf("after unreserving w2: free %v", got)
