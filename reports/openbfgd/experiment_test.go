@@ -16,7 +16,8 @@ import (
 // OPENB_FGD_POLICIES names, comma-separated, by the paper's names) for OPENB_FGD_SEEDS
 // seeds from 42, as the artifact's seeds. OPENB_FGD_TIEBREAK=random breaks ties at random
 // (upstream) instead of by node order (the artifact); OPENB_FGD_SCENARIO runs a scenario
-// file (another node list, say) instead of the built-in. It prints one line per run (allocation at 100%
+// file (another node list, say) instead of the built-in; OPENB_FGD_CSV writes every run's
+// curves to that file (policy,seed,arrived%,alloc,fragGPUs,fragRatio,cpuAlloc). It prints one line per run (allocation at 100%
 // and 130% arrival, unallocated GPUs, fragmentation, failed pods, wall time) and the mean
 // ± 95% interval per policy. Skipped unless OPENB_FGD_SEEDS is set: a run takes about a
 // minute on one core.
@@ -46,6 +47,14 @@ func TestExperiment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var csv *os.File
+	if f := os.Getenv("OPENB_FGD_CSV"); f != "" {
+		if csv, err = os.Create(f); err != nil {
+			t.Fatal(err)
+		}
+		defer csv.Close()
+		fmt.Fprintln(csv, "policy,seed,arrived,alloc,frag_gpus,frag_ratio,cpu_alloc")
+	}
 	type sample struct{ a100, a130, u130, f130, failed, wall []float64 }
 	results := map[string]*sample{}
 	fmt.Printf("%-14s %4s %8s %8s %9s %9s %6s %8s\n", "policy", "seed", "alloc100", "alloc130", "unalloc130", "frag130", "failed", "wall")
@@ -71,6 +80,11 @@ func TestExperiment(t *testing.T) {
 				t.Fatalf("%s seed %d: %v", p.Name, seed, err)
 			}
 			wall := time.Since(start)
+			if csv != nil {
+				for k := range m.Alloc {
+					fmt.Fprintf(csv, "%s,%d,%d,%.5f,%.2f,%.5f,%.5f\n", p.Name, seed, k, m.Alloc[k], m.Frag[k], m.FragRatio[k], m.CPUAlloc[k])
+				}
+			}
 			r.a100 = append(r.a100, 100*m.Alloc[100])
 			r.a130 = append(r.a130, 100*m.Alloc[130])
 			r.u130 = append(r.u130, m.Unallocated(130))
