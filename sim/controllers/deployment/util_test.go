@@ -35,7 +35,11 @@ func TestTemplatesEqual(t *testing.T) {
 		{"only the hash label against none", &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: "x"}}}, &corev1.PodTemplateSpec{}, true},
 		{"other label differs", base(), func() *corev1.PodTemplateSpec { t := hashed("abc"); t.Labels["app"] = "api"; return t }(), false},
 		{"extra label", base(), func() *corev1.PodTemplateSpec { t := base(); t.Labels["tier"] = "front"; return t }(), false},
-		{"image differs", base(), func() *corev1.PodTemplateSpec { t := hashed("abc"); t.Spec.Containers[0].Image = "nginx:1.28"; return t }(), false},
+		{"image differs", base(), func() *corev1.PodTemplateSpec {
+			t := hashed("abc")
+			t.Spec.Containers[0].Image = "nginx:1.28"
+			return t
+		}(), false},
 		{"same quantity written otherwise", base(), func() *corev1.PodTemplateSpec {
 			t := base()
 			t.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("0.5")
