@@ -132,14 +132,6 @@ func (c *realCluster) runUntil(timeout time.Duration, what string, done func() b
 	}
 }
 
-// runFor runs the cluster by the wall clock for d.
-func (c *realCluster) runFor(d time.Duration) {
-	c.T.Helper()
-	if err := c.run.Pacer.RunFor(context.Background(), d, nil); err != nil {
-		c.T.Fatal(err)
-	}
-}
-
 // leftovers lists what the closed run left in containerd, the cgroups and the mounts.
 func leftovers(t *testing.T, run *realmode.Run) []string {
 	var out []string

@@ -108,13 +108,6 @@ func (h *Host) Namespaces() []string {
 // CgroupRoot is the run's top cgroup.
 func (h *Host) CgroupRoot() string { return "/" + h.opts.Run }
 
-// isClosing reports whether Close has begun (no new containers then).
-func (h *Host) isClosing() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.closing
-}
-
 // goOp runs fn in a goroutine the host waits for on Close; it reports false (and runs
 // nothing) once Close has begun.
 func (h *Host) goOp(fn func()) bool {
