@@ -179,20 +179,24 @@ func startTime(p *corev1.Pod) *metav1.Time {
 // PDB-protected pods first.
 func (p *DefaultPreemption) selectVictims(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo, pdbs []*policyv1.PodDisruptionBudget) (candidate, bool) {
 	prio := corev1helpers.PodPriority(pod)
-	clone := ni.Clone()
 	var potential []*framework.PodInfo
-	keys := map[*framework.PodInfo]string{}
-	for k, pi := range ni.Pods {
-		keys[pi] = k
-	}
 	for _, pi := range ni.PodList() {
 		if corev1helpers.PodPriority(pi.Pod) < prio {
 			potential = append(potential, pi)
-			clone.RemovePod(keys[pi], pi)
 		}
 	}
+	// Without lower-priority pods the node is as it was when the pod failed to fit:
+	// upstream would find no victims there, so there is nothing to clone and re-filter.
 	if len(potential) == 0 {
 		return candidate{}, false
+	}
+	clone := ni.Clone()
+	keys := make(map[*framework.PodInfo]string, len(ni.Pods))
+	for k, pi := range ni.Pods {
+		keys[pi] = k
+	}
+	for _, pi := range potential {
+		clone.RemovePod(keys[pi], pi)
 	}
 	if st := p.filters.RunFilters(state, pod, clone); !st.IsSuccess() {
 		return candidate{}, false
