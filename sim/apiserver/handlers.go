@@ -251,8 +251,9 @@ func (s *Server) doUpdate(u User, verb string, k *model.Kind, sub, ns, name stri
 	if err := s.validatingAdmit(req); err != nil {
 		return nil, 0, err
 	}
-	// The generation counts changes of the desired state (spec) only.
-	if sp := specField(obj); sp.IsValid() && !equality.Semantic.DeepEqual(sp.Interface(), specField(old).Interface()) {
+	// The generation counts changes of the desired state (spec) only; a status update
+	// carries the stored spec (prepareForUpdate), so it never changes it.
+	if sp := specField(obj); sub != "status" && sp.IsValid() && !equality.Semantic.DeepEqual(sp.Interface(), specField(old).Interface()) {
 		m.SetGeneration(accessor(old).GetGeneration() + 1)
 	}
 	m.SetResourceVersion(accessor(old).GetResourceVersion())

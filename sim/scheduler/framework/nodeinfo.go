@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	resourcehelper "k8s.io/component-helpers/resource"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 )
 
 // Default requests the scheduler assumes for scoring a container that requests nothing
@@ -77,11 +78,13 @@ type PodInfo struct {
 	// NonZero is Requests with upstream's defaults for containers that request no cpu or
 	// memory, used for scoring only.
 	NonZero Resource
+	// Priority is the pod's spec.priority (0 if unset), read often by preemption.
+	Priority int32
 }
 
 // NewPodInfo computes a pod's requests.
 func NewPodInfo(pod *corev1.Pod) *PodInfo {
-	pi := &PodInfo{Pod: pod}
+	pi := &PodInfo{Pod: pod, Priority: corev1helpers.PodPriority(pod)}
 	pi.Requests = NewResource(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
 	if requestsCPUAndMemory(pod) {
 		// The defaults replace only missing requests: there are none.

@@ -181,7 +181,7 @@ func (p *DefaultPreemption) selectVictims(state *framework.CycleState, pod *core
 	prio := corev1helpers.PodPriority(pod)
 	var potential []*framework.PodInfo
 	for _, pi := range ni.PodList() {
-		if corev1helpers.PodPriority(pi.Pod) < prio {
+		if pi.Priority < prio {
 			potential = append(potential, pi)
 		}
 	}

@@ -36,6 +36,8 @@ type GPUShare struct {
 	reserved map[string]reservation
 	// cache holds each node's view while its NodeInfo is unchanged.
 	cache map[string]cached
+	// failures holds the statuses Filter returned, by reason.
+	failures map[string]*framework.Status
 }
 
 type reservation struct {
@@ -59,7 +61,7 @@ var (
 
 // New is the plugin's factory; it takes no args.
 func New(_ runtime.Object, h framework.Handle) (framework.Plugin, error) {
-	p := &GPUShare{h: h, reserved: map[string]reservation{}, cache: map[string]cached{}}
+	p := &GPUShare{h: h, reserved: map[string]reservation{}, cache: map[string]cached{}, failures: map[string]*framework.Status{}}
 	if h != nil {
 		p.client = h.Client()
 	}
@@ -102,8 +104,18 @@ func (p *GPUShare) Filter(state *framework.CycleState, pod *corev1.Pod, ni *fram
 	if r.None() {
 		return nil
 	}
-	n := p.Node(ni)
-	return Fit(r, n)
+	st := Fit(r, p.Node(ni))
+	if st.IsSuccess() {
+		return nil
+	}
+	// The three failures are always the same statuses: keep one of each rather than
+	// allocate one per node of a full cluster.
+	reason := st.Reasons()[0]
+	if c, ok := p.failures[reason]; ok {
+		return c
+	}
+	p.failures[reason] = st
+	return st
 }
 
 // Fit is Filter's verdict on a request and a node view.

@@ -67,7 +67,27 @@ type Fit struct {
 	// "domain" prefixes) that Filter does not check.
 	ignoredResources      map[string]bool
 	ignoredResourceGroups map[string]bool
+	// failures holds the statuses Filter has returned, one per set of reasons, so that
+	// a full cluster does not cost an allocation per node (statuses are not changed
+	// once made, but for the plugin name, which is always this plugin's).
+	failures map[failureKey]*framework.Status
 }
+
+// failureKey names a set of Filter reasons: the fixed ones as bits, at most one
+// extended resource by name (more than one is not cached).
+type failureKey struct {
+	bits   uint8
+	scalar corev1.ResourceName
+}
+
+const (
+	failPods uint8 = 1 << iota
+	failCPU
+	failMemory
+	failEphemeral
+	failScalar
+	failUnresolvable
+)
 
 var (
 	_ framework.PreFilterPlugin = (*Fit)(nil)
@@ -220,7 +240,7 @@ func (f *Fit) Filter(state *framework.CycleState, pod *corev1.Pod, n *framework.
 	if fits(s, n) {
 		return nil
 	}
-	return insufficient(s, n)
+	return f.insufficient(s, n)
 }
 
 // fits is the allocation-free check; insufficient builds the reasons when it fails.
@@ -249,6 +269,60 @@ func fits(s *preFilterState, n *framework.NodeInfo) bool {
 	return true
 }
 
+func (f *Fit) insufficient(s *preFilterState, n *framework.NodeInfo) *framework.Status {
+	var key failureKey
+	scalars := 0
+	if n.NumPods()+1 > n.Allocatable.AllowedPodNumber {
+		key.bits |= failPods
+	}
+	if !s.empty {
+		r := &s.req
+		if r.MilliCPU > 0 && r.MilliCPU > n.Allocatable.MilliCPU-n.Requested.MilliCPU {
+			key.bits |= failCPU
+			if r.MilliCPU > n.Allocatable.MilliCPU {
+				key.bits |= failUnresolvable
+			}
+		}
+		if r.Memory > 0 && r.Memory > n.Allocatable.Memory-n.Requested.Memory {
+			key.bits |= failMemory
+			if r.Memory > n.Allocatable.Memory {
+				key.bits |= failUnresolvable
+			}
+		}
+		if r.EphemeralStorage > 0 && r.EphemeralStorage > n.Allocatable.EphemeralStorage-n.Requested.EphemeralStorage {
+			key.bits |= failEphemeral
+			if r.EphemeralStorage > n.Allocatable.EphemeralStorage {
+				key.bits |= failUnresolvable
+			}
+		}
+		for _, sr := range s.scalars {
+			if sr.quantity > n.Allocatable.Scalar[sr.name]-n.Requested.Scalar[sr.name] {
+				key.bits |= failScalar
+				key.scalar = sr.name
+				scalars++
+				if sr.quantity > n.Allocatable.Scalar[sr.name] {
+					key.bits |= failUnresolvable
+				}
+			}
+		}
+	}
+	if scalars > 1 {
+		return insufficient(s, n)
+	}
+	if st, ok := f.failures[key]; ok {
+		return st
+	}
+	st := insufficient(s, n)
+	if f.failures == nil {
+		f.failures = map[failureKey]*framework.Status{}
+	}
+	f.failures[key] = st
+	return st
+}
+
+// insufficient builds the status of a node the pod does not fit, with upstream's reasons
+// in upstream's order; a reason that no amount of freeing could cure (the request
+// exceeds the allocatable) makes it UnschedulableAndUnresolvable.
 func insufficient(s *preFilterState, n *framework.NodeInfo) *framework.Status {
 	var reasons []string
 	code := framework.Unschedulable
