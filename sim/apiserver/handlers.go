@@ -162,6 +162,28 @@ func specField(obj runtime.Object) reflect.Value {
 	return v.Elem().FieldByName("Spec")
 }
 
+// unchanged reports whether an update writes nothing new. A status update carries the
+// stored spec (prepareForUpdate), so its status and metadata are all that can differ.
+func unchanged(sub string, obj, old runtime.Object) bool {
+	if sub == "status" {
+		st, ost := statusField(obj), statusField(old)
+		om, oom := metaField(obj), metaField(old)
+		if st.IsValid() && ost.IsValid() && om.IsValid() && oom.IsValid() {
+			return equality.Semantic.DeepEqual(st.Addr().Interface(), ost.Addr().Interface()) &&
+				equality.Semantic.DeepEqual(om.Addr().Interface(), oom.Addr().Interface())
+		}
+	}
+	return equality.Semantic.DeepEqual(obj, old)
+}
+
+func metaField(obj runtime.Object) reflect.Value {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer {
+		return reflect.Value{}
+	}
+	return v.Elem().FieldByName("ObjectMeta")
+}
+
 // afterWrite keeps derived caches in step with writes.
 func (s *Server) afterWrite(k *model.Kind) {
 	if k.GVK.Group == "rbac.authorization.k8s.io" {
@@ -257,7 +279,7 @@ func (s *Server) doUpdate(u User, verb string, k *model.Kind, sub, ns, name stri
 		m.SetGeneration(accessor(old).GetGeneration() + 1)
 	}
 	m.SetResourceVersion(accessor(old).GetResourceVersion())
-	if equality.Semantic.DeepEqual(obj, old) {
+	if unchanged(sub, obj, old) {
 		return old.DeepCopyObject(), 0, nil // no-op: nothing is written, no watch event
 	}
 	// An object being deleted whose last finalizer was just removed goes away now.

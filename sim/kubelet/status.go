@@ -40,12 +40,13 @@ func (w *podWorker) flushStatus() {
 	if cur.UID != w.uid {
 		return
 	}
-	next := cur.DeepCopy()
-	w.fillStatus(&next.Status)
-	if equality.Semantic.DeepEqual(next.Status, cur.Status) {
+	// Get returns the caller's own copy: only the status needs keeping for comparison.
+	was := cur.Status.DeepCopy()
+	w.fillStatus(&cur.Status)
+	if equality.Semantic.DeepEqual(&cur.Status, was) {
 		return
 	}
-	_, _ = w.k.client.UpdateStatus(next) // a failure is retried on the next change
+	_, _ = w.k.client.UpdateStatus(cur) // a failure is retried on the next change
 }
 
 func (w *podWorker) containerStatus(c *container) corev1.ContainerStatus {

@@ -375,7 +375,14 @@ func (s *Scheduler) findNodesThatFit(prof *Profile, state *framework.CycleState,
 			continue
 		}
 		if statuses == nil {
-			statuses = framework.NodeToStatus{}
+			// One map serves every cycle: the statuses are read within the cycle only
+			// (the fit error's message, PostFilter), and a full cluster fills it with
+			// every node each time.
+			if s.bufStatuses == nil {
+				s.bufStatuses = framework.NodeToStatus{}
+			}
+			clear(s.bufStatuses)
+			statuses = s.bufStatuses
 		}
 		statuses[ni.Name()] = st
 	}

@@ -101,6 +101,8 @@ type Scheduler struct {
 	nodeInfoSlab []framework.NodeInfo
 	// Buffers reused by every cycle (a cycle never outlives the next one's start).
 	bufFeasible []*framework.NodeInfo
+	// bufStatuses is findNodesThatFit's map of the nodes that did not fit, reused.
+	bufStatuses framework.NodeToStatus
 	bufFilters  []framework.FilterPlugin
 	// nsDefaultLabels are the labels of namespaces the cache does not hold (see
 	// NamespaceLabels).
