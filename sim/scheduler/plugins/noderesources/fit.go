@@ -237,74 +237,9 @@ func (f *Fit) preFilterState(state *framework.CycleState, pod *corev1.Pod) *preF
 // UnschedulableAndUnresolvable (preemption cannot help); otherwise it is Unschedulable.
 func (f *Fit) Filter(state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
 	s := f.preFilterState(state, pod)
-	if fits(s, n) {
+	key, scalars := failures(s, n)
+	if key.bits == 0 {
 		return nil
-	}
-	return f.insufficient(s, n)
-}
-
-// fits is the allocation-free check; insufficient builds the reasons when it fails.
-func fits(s *preFilterState, n *framework.NodeInfo) bool {
-	if n.NumPods()+1 > n.Allocatable.AllowedPodNumber {
-		return false
-	}
-	if s.empty {
-		return true
-	}
-	r := &s.req
-	if r.MilliCPU > 0 && r.MilliCPU > n.Allocatable.MilliCPU-n.Requested.MilliCPU {
-		return false
-	}
-	if r.Memory > 0 && r.Memory > n.Allocatable.Memory-n.Requested.Memory {
-		return false
-	}
-	if r.EphemeralStorage > 0 && r.EphemeralStorage > n.Allocatable.EphemeralStorage-n.Requested.EphemeralStorage {
-		return false
-	}
-	for _, sr := range s.scalars {
-		if sr.quantity > n.Allocatable.Scalar[sr.name]-n.Requested.Scalar[sr.name] {
-			return false
-		}
-	}
-	return true
-}
-
-func (f *Fit) insufficient(s *preFilterState, n *framework.NodeInfo) *framework.Status {
-	var key failureKey
-	scalars := 0
-	if n.NumPods()+1 > n.Allocatable.AllowedPodNumber {
-		key.bits |= failPods
-	}
-	if !s.empty {
-		r := &s.req
-		if r.MilliCPU > 0 && r.MilliCPU > n.Allocatable.MilliCPU-n.Requested.MilliCPU {
-			key.bits |= failCPU
-			if r.MilliCPU > n.Allocatable.MilliCPU {
-				key.bits |= failUnresolvable
-			}
-		}
-		if r.Memory > 0 && r.Memory > n.Allocatable.Memory-n.Requested.Memory {
-			key.bits |= failMemory
-			if r.Memory > n.Allocatable.Memory {
-				key.bits |= failUnresolvable
-			}
-		}
-		if r.EphemeralStorage > 0 && r.EphemeralStorage > n.Allocatable.EphemeralStorage-n.Requested.EphemeralStorage {
-			key.bits |= failEphemeral
-			if r.EphemeralStorage > n.Allocatable.EphemeralStorage {
-				key.bits |= failUnresolvable
-			}
-		}
-		for _, sr := range s.scalars {
-			if sr.quantity > n.Allocatable.Scalar[sr.name]-n.Requested.Scalar[sr.name] {
-				key.bits |= failScalar
-				key.scalar = sr.name
-				scalars++
-				if sr.quantity > n.Allocatable.Scalar[sr.name] {
-					key.bits |= failUnresolvable
-				}
-			}
-		}
 	}
 	if scalars > 1 {
 		return insufficient(s, n)
@@ -318,6 +253,48 @@ func (f *Fit) insufficient(s *preFilterState, n *framework.NodeInfo) *framework.
 	}
 	f.failures[key] = st
 	return st
+}
+
+// failures checks the node in one pass without allocating: the set of insufficient
+// resources (zero if the pod fits), and how many extended resources are among them.
+func failures(s *preFilterState, n *framework.NodeInfo) (key failureKey, scalars int) {
+	if n.NumPods()+1 > n.Allocatable.AllowedPodNumber {
+		key.bits |= failPods
+	}
+	if s.empty {
+		return key, 0
+	}
+	r := &s.req
+	if r.MilliCPU > 0 && r.MilliCPU > n.Allocatable.MilliCPU-n.Requested.MilliCPU {
+		key.bits |= failCPU
+		if r.MilliCPU > n.Allocatable.MilliCPU {
+			key.bits |= failUnresolvable
+		}
+	}
+	if r.Memory > 0 && r.Memory > n.Allocatable.Memory-n.Requested.Memory {
+		key.bits |= failMemory
+		if r.Memory > n.Allocatable.Memory {
+			key.bits |= failUnresolvable
+		}
+	}
+	if r.EphemeralStorage > 0 && r.EphemeralStorage > n.Allocatable.EphemeralStorage-n.Requested.EphemeralStorage {
+		key.bits |= failEphemeral
+		if r.EphemeralStorage > n.Allocatable.EphemeralStorage {
+			key.bits |= failUnresolvable
+		}
+	}
+	for _, sr := range s.scalars {
+		alloc := n.Allocatable.Scalar[sr.name]
+		if sr.quantity > alloc-n.Requested.Scalar[sr.name] {
+			key.bits |= failScalar
+			key.scalar = sr.name
+			scalars++
+			if sr.quantity > alloc {
+				key.bits |= failUnresolvable
+			}
+		}
+	}
+	return key, scalars
 }
 
 // insufficient builds the status of a node the pod does not fit, with upstream's reasons
