@@ -1,3 +1,7 @@
+// Package openbfgd is the experiment of the built-in scenario openb-fgd: the GPU-sharing
+// policies of Weng et al. (USENIX ATC'23) on the OpenB default trace filled to 130% of the
+// cluster's GPUs. Run runs one policy and seed and measures it with reports/gpu;
+// TestExperiment runs the ten-seed table of the scenario's README.
 package openbfgd
 
 import (
@@ -9,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
+	"github.com/orrery-sim/orrery/reports/gpu"
 	"github.com/orrery-sim/orrery/scenarios"
 	"github.com/orrery-sim/orrery/sim/apiserver"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
@@ -18,6 +23,10 @@ import (
 
 // Scenario is the built-in scenario of the experiment.
 const Scenario = "openb-fgd"
+
+// Steps is the last arrival step, in % of the cluster's GPU capacity (the protocol's
+// 130%).
+const Steps = 130
 
 // Policy is one of the experiment's scheduler configurations: the paper's name for it and
 // its file in the scenario's folder.
@@ -88,7 +97,7 @@ func WithoutTieBreak(cfg *configv1.KubeSchedulerConfiguration) (*configv1.KubeSc
 }
 
 // Run runs scenario s under cfg with seed and analyzes the run against w.
-func Run(s *scenarios.Scenario, cfg *configv1.KubeSchedulerConfiguration, seed uint64, w *fgd.Workload) (*Measures, error) {
+func Run(s *scenarios.Scenario, cfg *configv1.KubeSchedulerConfiguration, seed uint64, w *fgd.Workload) (*gpu.Measures, error) {
 	run, err := s.Run(scenarios.RunOptions{Seed: &seed, SchedulerConfig: cfg, NoMetrics: true})
 	if err != nil {
 		return nil, err
@@ -101,7 +110,7 @@ func Run(s *scenarios.Scenario, cfg *configv1.KubeSchedulerConfiguration, seed u
 	if err != nil {
 		return nil, err
 	}
-	return Analyze(nodes, pods, w)
+	return gpu.Analyze(nodes, pods, w, Steps)
 }
 
 func list[T runtime.Object](c *apiserver.Client, resource string) ([]T, error) {

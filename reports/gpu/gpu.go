@@ -1,10 +1,9 @@
-// Package openbfgd is the experiment of the built-in scenario openb-fgd: the GPU-sharing
-// policies of Weng et al. (USENIX ATC'23) on the OpenB default trace filled to 130% of the
-// cluster's GPUs. Run runs one policy and seed; Analyze turns a finished run into the
-// paper's measures — the GPU allocation ratio as the arrived GPU demand grows, at 1%
-// steps, the GPU fragmentation against the trace's typical pods, and the pods that could
-// not be placed.
-package openbfgd
+// Package gpu measures how a run used its GPUs, as Weng et al. (USENIX ATC'23) measure a
+// GPU-sharing scheduler: Analyze replays a finished run's trace pods in arrival order and
+// gives the GPU allocation ratio as the arrived GPU demand grows, at 1% steps of the
+// cluster's GPU capacity, the GPU fragmentation against a target workload's typical pods,
+// and the pods that could not be placed.
+package gpu
 
 import (
 	"fmt"
@@ -19,10 +18,6 @@ import (
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins/gpushare"
 )
 
-// Steps is the last arrival step, in % of the cluster's GPU capacity (the protocol's
-// 130%).
-const Steps = 130
-
 // Measures are a run's outcomes.
 type Measures struct {
 	// GPUs is the cluster's GPU capacity, in GPUs.
@@ -31,7 +26,7 @@ type Measures struct {
 	// and left unplaced.
 	Arrived, Scheduled, Failed int
 	// Alloc[k] is the share of the GPU capacity allocated (0–1) when the GPU demand that
-	// arrived first reached k% of the capacity (k = 0…Steps; NaN-free: a step the demand
+	// arrived first reached k% of the capacity (k = 0…steps; NaN-free: a step the demand
 	// never reached repeats the last value).
 	Alloc []float64
 	// Frag[k] is the GPU fragmentation of the cluster then, in GPUs: the sum over nodes of
@@ -44,11 +39,13 @@ type Measures struct {
 // Unallocated is the GPU capacity not allocated at step k, in GPUs.
 func (m *Measures) Unallocated(k int) float64 { return (1 - m.Alloc[k]) * float64(m.GPUs) }
 
-// Analyze computes the measures from the nodes and the protocol's pods (those with the
-// annotation orrery.dev/trace-id, named P-i for the i-th arrival) as the run left them:
-// their node and, for GPU pods, the GPUs of alibabacloud.com/gpu-index. Placements are
-// replayed in arrival order (a pod is placed when it arrives, or never: nothing departs).
-func Analyze(nodes []*corev1.Node, pods []*corev1.Pod, w *fgd.Workload) (*Measures, error) {
+// Analyze computes the measures, at steps 0…steps (in % of the GPU capacity), from the
+// nodes and the trace's pods (those with the annotation orrery.dev/trace-id, named P-i for
+// the i-th arrival) as the run left them: their node and, for GPU pods, the GPUs of
+// alibabacloud.com/gpu-index. Placements are replayed in arrival order (a pod is placed
+// when it arrives, or never: the run must be one where nothing departs, as the OpenB
+// protocol's).
+func Analyze(nodes []*corev1.Node, pods []*corev1.Pod, w *fgd.Workload, steps int) (*Measures, error) {
 	type arrival struct {
 		i   int
 		pod *corev1.Pod
@@ -127,11 +124,11 @@ func Analyze(nodes []*corev1.Node, pods []*corev1.Pod, w *fgd.Workload) (*Measur
 		} else {
 			m.Failed++
 		}
-		for len(m.Alloc) <= Steps && arrived*100 >= int64(len(m.Alloc))*capacity {
+		for len(m.Alloc) <= steps && arrived*100 >= int64(len(m.Alloc))*capacity {
 			record()
 		}
 	}
-	for len(m.Alloc) <= Steps {
+	for len(m.Alloc) <= steps {
 		record()
 	}
 	return m, nil
