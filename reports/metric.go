@@ -46,6 +46,7 @@ func Metrics(res *Result) []Metric {
 		add("traffic."+t.Service+".availability", "ratio", t.Availability, Higher)
 	}
 	out = append(out, seriesMetrics(res.Series)...)
+	out = append(out, gpuMetrics(res.GPU)...)
 	if d := res.Details; d != nil {
 		out = append(out, detailMetrics(d)...)
 	}

@@ -108,6 +108,8 @@ type Result struct {
 	Assertions []AssertionRow `json:"assertions,omitempty"`
 	// FaultErrors are faults that could not be applied when their time came.
 	FaultErrors []string `json:"faultErrors,omitempty"`
+	// GPU is how the run used the cluster's GPUs, when its nodes have any.
+	GPU *GPUResult `json:"gpu,omitempty"`
 }
 
 // Failed counts the failed assertions.
@@ -220,6 +222,17 @@ func Summarize(r *scenarios.Run) (*Result, error) {
 	}
 	sort.Slice(res.Deployments, func(i, j int) bool { return res.Deployments[i].Name < res.Deployments[j].Name })
 	res.Traffic = trafficRows(c)
+	podList := make([]*corev1.Pod, len(pods.Items))
+	for i, o := range pods.Items {
+		podList[i] = o.(*corev1.Pod)
+	}
+	nodeList := make([]*corev1.Node, len(nodes.Items))
+	for i, o := range nodes.Items {
+		nodeList[i] = o.(*corev1.Node)
+	}
+	if res.GPU, err = gpuResult(r.Scenario, nodeList, podList); err != nil {
+		return nil, fmt.Errorf("GPUs: %w", err)
+	}
 	res.Metrics = Metrics(res)
 	return res, nil
 }

@@ -109,6 +109,9 @@ type Spec struct {
 	Workloads []Workload `yaml:"workloads"`
 	// Timings scale Kubernetes' timings down, e.g. for real mode (see timings.go).
 	Timings *Timings `yaml:"timings"`
+	// Compare is the experiment orrery compare runs when given no --policy (see
+	// compare.go).
+	Compare *CompareSpec `yaml:"compare"`
 }
 
 // Load is a total CPU demand, over time since the start, on the pods of a namespace that a
@@ -346,6 +349,7 @@ func load(fsys fs.FS, name, display string) (*Scenario, error) {
 		}
 	}
 	errs = append(errs, s.loadWorkloads(fsys, name, display)...)
+	errs = append(errs, s.loadCompare(fsys, name, display)...)
 	if len(errs) == 0 && s.importsNodes() {
 		errs = append(errs, s.validateFaults()...)
 	}

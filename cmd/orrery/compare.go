@@ -44,7 +44,7 @@ func newCompare(stdout io.Writer) *cobra.Command {
 		only      []string
 	)
 	cmd := &cobra.Command{
-		Use:   "compare SCENARIO --policy A --policy B ... [--seeds N]",
+		Use:   "compare SCENARIO [--policy A --policy B ...] [--seeds N]",
 		Short: "Run a scenario under several scheduler policies over the same seeds and compare their metrics",
 		Long: `Run every policy on seeds seed-start … seed-start+N-1 (runs in parallel, results in a fixed
 order) and print, per metric, each policy's mean, standard deviation and 95% confidence
@@ -52,14 +52,13 @@ interval (Student t), and its paired difference from the first policy (same seed
 its interval and the two-sided p-value of a paired t-test.
 
 A policy is a built-in name (` + strings.Join(policy.Names(), ", ") + `)
-or the path of a KubeSchedulerConfiguration file.`,
+or the path of a KubeSchedulerConfiguration file. Without --policy, the policies (and the
+metrics shown, unless --metric is given) are those the scenario's spec.compare lists:
+orrery compare openb-fgd runs the six GPU-sharing policies of its paper.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" {
 				return inputError{fmt.Errorf("-o %q: want table or json", output)}
-			}
-			if len(policies) == 0 {
-				return inputError{errors.New("--policy: at least one policy is required (built in: " + strings.Join(policy.Names(), ", ") + ")")}
 			}
 			if seeds < 1 {
 				return inputError{fmt.Errorf("--seeds %d: want at least 1", seeds)}
@@ -67,14 +66,26 @@ or the path of a KubeSchedulerConfiguration file.`,
 			if jobs < 1 {
 				return inputError{fmt.Errorf("--jobs %d: want at least 1", jobs)}
 			}
-			pols, err := resolvePolicies(policies)
-			if err != nil {
-				return err
-			}
 			args = scenarioArgs(args)
 			s, err := loadScenario(args)
 			if err != nil {
 				return err
+			}
+			var pols []*policy.Policy
+			switch {
+			case len(policies) > 0:
+				if pols, err = resolvePolicies(policies); err != nil {
+					return err
+				}
+			case s.Spec.Compare != nil && len(s.Spec.Compare.Policies) > 0:
+				if pols, err = scenarioPolicies(s.Spec.Compare); err != nil {
+					return err
+				}
+				if len(only) == 0 {
+					only = s.Spec.Compare.Metrics
+				}
+			default:
+				return inputError{errors.New("--policy: at least one policy is required (built in: " + strings.Join(policy.Names(), ", ") + "), unless the scenario lists spec.compare.policies")}
 			}
 			printWarnings(cmd.ErrOrStderr(), s)
 			m := &matrix{
@@ -133,6 +144,19 @@ func selectMetrics(tables []stats.Table, names []string) []stats.Table {
 		}
 	}
 	return out
+}
+
+// scenarioPolicies are the policies a scenario's spec.compare lists.
+func scenarioPolicies(c *scenarios.CompareSpec) ([]*policy.Policy, error) {
+	out := make([]*policy.Policy, 0, len(c.Policies))
+	for _, cp := range c.Policies {
+		p, err := policy.New(cp.Name, cp.Source, cp.Data)
+		if err != nil {
+			return nil, inputError{err}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // resolvePolicies resolves each --policy once, refusing the same name twice.

@@ -176,3 +176,82 @@ func TestCompareReport(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareScenarioExperiment: without --policy, compare runs the policies the
+// scenario's spec.compare lists (Best-fit then FGD on a small OpenB-layout trace filled to
+// 130% of its 6 GPUs) and shows only its metrics (gpu); the allocation at 130% arrival is
+// what the unallocated GPUs leave, and since more GPU demand arrived than there are GPUs,
+// some pods are left unplaced on every run. The HTML report carries the allocation curves.
+func TestCompareScenarioExperiment(t *testing.T) {
+	report := filepath.Join(t.TempDir(), "r.html")
+	code, out, errOut := orrery("compare", "testdata/gpucompare/scenario.yaml", "--seeds", "3", "-o", "json", "--report", report)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var c compareOut
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	byName := map[string][][]*float64{} // metric → policy → values
+	for _, m := range c.Metrics {
+		names = append(names, m.Name)
+		if len(m.Policies) != 2 || m.Policies[0].Policy != "BestFit" || m.Policies[1].Policy != "FGD" {
+			t.Fatalf("%s: policies %+v, want BestFit and FGD", m.Name, m.Policies)
+		}
+		for _, p := range m.Policies {
+			byName[m.Name] = append(byName[m.Name], p.Values)
+		}
+	}
+	want := []string{"gpu.allocation.arrived-100", "gpu.allocation.arrived-130", "gpu.fragmentation", "gpu.pods.unplaced", "gpu.unallocated"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("metrics %v, want %v", names, want)
+	}
+	for p := range 2 {
+		for s := range 3 {
+			alloc := *byName["gpu.allocation.arrived-130"][p][s]
+			unalloc := *byName["gpu.unallocated"][p][s]
+			if d := alloc - 100*(6-unalloc)/6; d > 1e-9 || d < -1e-9 {
+				t.Errorf("policy %d seed %d: %.4f%% allocated at 130%% but %.4f GPUs of 6 unallocated", p, s, alloc, unalloc)
+			}
+			if *byName["gpu.pods.unplaced"][p][s] < 1 {
+				t.Errorf("policy %d seed %d: every pod placed though 130%% of the GPUs arrived", p, s)
+			}
+		}
+	}
+	html, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"GPU allocation against arrived GPU demand", "GPU fragmentation against arrived GPU demand", "arrived GPU demand (% of capacity)"} {
+		if !strings.Contains(string(html), s) {
+			t.Errorf("the report lacks %q", s)
+		}
+	}
+}
+
+// TestCompareScenarioExperimentBadFile: a policy file of spec.compare that cannot be read
+// is bad input, named by its field path.
+func TestCompareScenarioExperimentBadFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"openb_node_list.csv", "openb_pod_list.csv", "fgd.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata/gpucompare", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile("testdata/gpucompare/scenario.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scenario.yaml"), b, 0o644); err != nil { // bestfit.yaml missing
+		t.Fatal(err)
+	}
+	code, _, errOut := orrery("compare", filepath.Join(dir, "scenario.yaml"), "--seeds", "1")
+	if code != 2 || !strings.Contains(errOut, "spec.compare.policies[0].scheduler") || !strings.Contains(errOut, `cannot read "bestfit.yaml"`) {
+		t.Fatalf("exit %d, stderr %q; want 2 naming spec.compare.policies[0].scheduler", code, errOut)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/orrery-sim/orrery/reports"
 	"github.com/orrery-sim/orrery/reports/html"
 	"github.com/orrery-sim/orrery/reports/metrics"
 )
@@ -19,7 +20,50 @@ func htmlReport(c *comparison) *html.Report {
 		}
 	}
 	r.Series, r.CDFs = timeSeries(c)
+	r.Curves = gpuCurves(c)
 	return r
+}
+
+// gpuCurves returns, for runs replaying a trace by the OpenB protocol, the GPU allocation
+// and fragmentation against the arrived GPU demand, as the FGD paper plots them: one line
+// per policy at the mean over its seeds at each whole % of the capacity.
+func gpuCurves(c *comparison) []html.Curve {
+	alloc := html.Curve{Name: "gpu-allocation", Title: fmt.Sprintf("GPU allocation against arrived GPU demand (mean over %s)", seedsText(c.Seeds)),
+		XLabel: "arrived GPU demand (% of capacity)", YLabel: "GPUs allocated (% of capacity)"}
+	frag := html.Curve{Name: "gpu-fragmentation", Title: fmt.Sprintf("GPU fragmentation against arrived GPU demand (mean over %s)", seedsText(c.Seeds)),
+		XLabel: "arrived GPU demand (% of capacity)", YLabel: "fragmented GPUs"}
+	any := false
+	for i, p := range c.Policies {
+		var runs []*reports.GPUCurve
+		for _, res := range c.Results[i] {
+			if res.GPU != nil && res.GPU.Curve != nil {
+				runs = append(runs, res.GPU.Curve)
+			}
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		any = true
+		n := len(runs[0].Allocation)
+		for _, r := range runs[1:] {
+			n = min(n, len(r.Allocation))
+		}
+		a, f := html.CurveLine{Label: p.Name}, html.CurveLine{Label: p.Name}
+		for k := range n {
+			var sa, sf float64
+			for _, r := range runs {
+				sa += r.Allocation[k]
+				sf += r.Fragmentation[k]
+			}
+			a.X, a.Y = append(a.X, float64(k)), append(a.Y, 100*sa/float64(len(runs)))
+			f.X, f.Y = append(f.X, float64(k)), append(f.Y, sf/float64(len(runs)))
+		}
+		alloc.Lines, frag.Lines = append(alloc.Lines, a), append(frag.Lines, f)
+	}
+	if !any {
+		return nil
+	}
+	return []html.Curve{alloc, frag}
 }
 
 // timeSeries returns the plots over time and the latency distributions of a comparison:

@@ -43,7 +43,10 @@ Then <a href="#series">over time</a>, <a href="#distributions">distributions</a>
 {{.Figure}}
 {{else}}<p class="note">These runs carry no time series.</p>
 {{end}}
-<h2 id="distributions">Distributions</h2>
+{{if .Curves}}<h2 id="curves">Curves</h2>
+{{range .Curves}}<h3>{{.Title}}</h3>
+{{.Figure}}
+{{end}}{{end}}<h2 id="distributions">Distributions</h2>
 {{range .CDFs}}<h3>{{.Title}}</h3>
 {{.Figure}}
 {{else}}<p class="note">These runs carry no latency samples.</p>

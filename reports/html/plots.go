@@ -40,7 +40,7 @@ type Figure struct {
 }
 
 // Figures draws every plot of a report: a bar chart with 95% intervals per ranked metric
-// that is not 0 in every run, then each time series, then each CDF.
+// that is not 0 in every run, then each time series, each curve, and each CDF.
 func Figures(r *Report) ([]Figure, error) {
 	var out []Figure
 	for _, t := range r.Tables {
@@ -59,6 +59,13 @@ func Figures(r *Report) ([]Figure, error) {
 			return nil, fmt.Errorf("plot %s: %w", s.Name, err)
 		}
 		out = append(out, Figure{Name: "series-" + fileName(s.Name), Title: p.Title.Text, plot: p})
+	}
+	for _, c := range r.Curves {
+		p, err := curve(c)
+		if err != nil {
+			return nil, fmt.Errorf("plot %s: %w", c.Name, err)
+		}
+		out = append(out, Figure{Name: "curve-" + fileName(c.Name), Title: p.Title.Text, plot: p})
 	}
 	for _, c := range r.CDFs {
 		p, err := cdf(c)
@@ -179,6 +186,35 @@ func lines(s Series) (*plot.Plot, error) {
 	}
 	if top > 0 {
 		p.Y.Max = top * 1.25 // room for the legend above the lines
+	}
+	return p, nil
+}
+
+// curve draws each line of a curve, with a legend in the lower right corner (curves of
+// allocation rise to the right).
+func curve(c Curve) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = cmp.Or(c.Title, c.Name)
+	p.X.Label.Text = c.XLabel
+	p.Y.Label.Text = c.YLabel
+	p.Legend.Top = false
+	p.Add(plotter.NewGrid())
+	for i, l := range c.Lines {
+		if len(l.X) == 0 || len(l.X) != len(l.Y) {
+			continue
+		}
+		xys := make(plotter.XYs, len(l.X))
+		for j := range l.X {
+			xys[j] = plotter.XY{X: l.X[j], Y: l.Y[j]}
+		}
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, err
+		}
+		line.Color = colour(i)
+		line.Width = vg.Points(1.5)
+		p.Add(line)
+		p.Legend.Add(l.Label, line)
 	}
 	return p, nil
 }

@@ -29,6 +29,9 @@ type Report struct {
 	Series []Series
 	// CDFs are distributions (latencies), one sample per policy.
 	CDFs []CDF
+	// Curves are quantities against another one than time (the GPU allocation against
+	// the arrived demand), one line per policy.
+	Curves []Curve
 	// Runs list every run of the matrix.
 	Runs []Run
 }
@@ -63,6 +66,19 @@ type Line struct {
 type Point struct {
 	At    time.Duration
 	Value float64
+}
+
+// Curve is a quantity as a function of another.
+type Curve struct {
+	// Name names the plot's files; Title heads it (Name when empty).
+	Name, Title, XLabel, YLabel string
+	Lines                       []CurveLine
+}
+
+// CurveLine is one policy's curve: Y[i] at X[i].
+type CurveLine struct {
+	Label string
+	X, Y  []float64
 }
 
 // CDF is the distribution of a quantity.
@@ -113,6 +129,7 @@ func Write(w io.Writer, r *Report) error {
 		Base      string
 		Sections  []section
 		Series    []plotted
+		Curves    []plotted
 		CDFs      []plotted
 	}{Report: r, Version: reports.Version, Level: fmt.Sprintf("%g%%", stats.Level*100), SeedsText: seedsText(r.Seeds)}
 	if len(r.Policies) > 0 {
@@ -134,6 +151,8 @@ func Write(w io.Writer, r *Report) error {
 		switch {
 		case len(f.Name) > 7 && f.Name[:7] == "series-":
 			data.Series = append(data.Series, plotted{f.Title, svgs[f.Name]})
+		case len(f.Name) > 6 && f.Name[:6] == "curve-":
+			data.Curves = append(data.Curves, plotted{f.Title, svgs[f.Name]})
 		case len(f.Name) > 4 && f.Name[:4] == "cdf-":
 			data.CDFs = append(data.CDFs, plotted{f.Title, svgs[f.Name]})
 		}

@@ -66,6 +66,16 @@ func Resolve(name string) (*Policy, error) {
 	return p, nil
 }
 
+// New returns the policy of a KubeSchedulerConfiguration given as data, named name;
+// source is where it comes from (a file, as messages name it). The data must parse.
+func New(name, source string, data []byte) (*Policy, error) {
+	p := &Policy{Name: name, Source: source, data: data}
+	if _, err := p.Config(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // Config parses the configuration anew (each run gets its own copy), defaulted and validated
 // against Orrery's in-tree plugins and research policies.
 func (p *Policy) Config() (*configv1.KubeSchedulerConfiguration, error) {
