@@ -14,6 +14,7 @@ import (
 	"github.com/orrery-sim/orrery/scenarios/assert"
 	"github.com/orrery-sim/orrery/sim"
 	"github.com/orrery-sim/orrery/sim/controllers/deployment"
+	"github.com/orrery-sim/orrery/sim/controllers/nodeipam"
 	"github.com/orrery-sim/orrery/sim/drain"
 	"github.com/orrery-sim/orrery/sim/eventlog"
 	"github.com/orrery-sim/orrery/sim/loop"
@@ -103,7 +104,8 @@ func (s *Scenario) Run(opts RunOptions) (*Run, error) {
 			r.Actions = append(r.Actions, *e)
 		}
 	})
-	cfg := sim.Config{Seed: seed, Nodes: s.Nodes(), Loads: s.Loads(), Traffic: s.trafficConfig()}
+	cfg := sim.Config{Seed: seed, Nodes: s.Nodes(), Loads: s.Loads(), Traffic: s.trafficConfig(),
+		NodeIPAM: nodeipam.Options{ClusterCIDR: s.Spec.Cluster.ClusterCIDR}}
 	switch {
 	case opts.SchedulerConfig != nil:
 		cfg.SchedulerConfig = opts.SchedulerConfig

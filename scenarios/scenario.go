@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	"github.com/orrery-sim/orrery/model"
+	"github.com/orrery-sim/orrery/sim/controllers/nodeipam"
 	"github.com/orrery-sim/orrery/sim/metricsserver"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
 	"github.com/orrery-sim/orrery/sim/scheduler/schedconfig"
@@ -135,6 +137,10 @@ type Cluster struct {
 	// Snapshot is a `kubectl get ... -A -o yaml` file whose nodes join the cluster and
 	// whose objects are applied at 0s (see workloads.go).
 	Snapshot SnapshotFile `yaml:"snapshot"`
+	// ClusterCIDR is kube-controller-manager's --cluster-cidr, which the node IPAM
+	// controller cuts a /24 per node from (default 10.244.0.0/16: 256 nodes; a bigger
+	// cluster needs a bigger range, as on a real one).
+	ClusterCIDR string `yaml:"clusterCIDR"`
 }
 
 // NodeShape is what a node (or each node of a pool) is made of.
@@ -508,6 +514,13 @@ func (s *Scenario) validate() model.ErrorList {
 			continue
 		}
 		l.curve = c
+	}
+	if c := s.Spec.Cluster.ClusterCIDR; c != "" {
+		if _, n, err := net.ParseCIDR(c); err != nil {
+			errs = append(errs, s.errorf("spec.cluster.clusterCIDR", "Invalid value: %q: must be a CIDR such as 10.0.0.0/14", c))
+		} else if ones, bits := n.Mask.Size(); bits != 32 || ones > nodeipam.DefaultNodeCIDRMaskSize {
+			errs = append(errs, s.errorf("spec.cluster.clusterCIDR", "Invalid value: %q: must be an IPv4 range of at least one /%d node block", c, nodeipam.DefaultNodeCIDRMaskSize))
+		}
 	}
 	names := map[string]bool{}
 	addNode := func(field, name string, shape NodeShape) {

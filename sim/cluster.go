@@ -18,6 +18,7 @@ import (
 
 	"github.com/orrery-sim/orrery/model"
 	"github.com/orrery-sim/orrery/sim/apiserver"
+	"github.com/orrery-sim/orrery/sim/controllers/nodeipam"
 	"github.com/orrery-sim/orrery/sim/controllers/nodelifecycle"
 	"github.com/orrery-sim/orrery/sim/eventlog"
 	"github.com/orrery-sim/orrery/sim/kubelet"
@@ -41,6 +42,8 @@ type Config struct {
 	API apiserver.Options
 	// NodeLifecycle overrides the node lifecycle controller's timings.
 	NodeLifecycle nodelifecycle.Options
+	// NodeIPAM sets the node IPAM controller's --cluster-cidr and node mask size.
+	NodeIPAM nodeipam.Options
 	// Scheduler configures the scheduler (decision log).
 	Scheduler scheduler.Options
 	// Profiles builds the scheduling profiles from the scheduler's handle; nil means

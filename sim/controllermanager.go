@@ -82,7 +82,7 @@ func newControllerManager(l *loop.Loop, log *eventlog.Log, api *apiserver.Server
 		m.onStart(func() error { ep.Start(); return nil })
 	}
 	if on(ControllerNodeIPAM) {
-		if _, err := nodeipam.New(l, log, cm, nodes, nodeipam.Options{}); err != nil {
+		if _, err := nodeipam.New(l, log, cm, nodes, cfg.NodeIPAM); err != nil {
 			return nil, err
 		}
 	}

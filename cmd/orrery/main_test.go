@@ -190,6 +190,8 @@ func TestBadScenarios(t *testing.T) {
 		{"zone outage of a missing zone", head + "  timeline:\n  - at: 2m\n    fault: {kind: ZoneOutage, zone: c, for: 5m}\n", []string{"spec.timeline[0].fault.zone", `Not found: "c"`}},
 		{"assertion that does not parse", head + "  assertions:\n  - {name: up, expect: 'deployment default/web availble >= 3'}\n", []string{"bad.yaml", "line 10", "spec.assertions[0].expect", `unknown metric "availble"`}},
 		{"random faults without mttr", head + "  randomFaults: {mtbf: {exponential: 1h}}\n", []string{"spec.randomFaults.mttr", "Required value"}},
+		{"cluster CIDR that is not one", strings.Replace(head, "  cluster:\n", "  cluster:\n    clusterCIDR: 10.0.0.0/33\n", 1), []string{"bad.yaml", "line 7", "spec.cluster.clusterCIDR", `"10.0.0.0/33"`}},
+		{"cluster CIDR smaller than a node block", strings.Replace(head, "  cluster:\n", "  cluster:\n    clusterCIDR: 10.0.0.0/26\n", 1), []string{"spec.cluster.clusterCIDR", "at least one /24 node block"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,6 +35,8 @@ type Recorder struct {
 	order []string
 	// offset is added to an event's nanoseconds in its name (see Event).
 	offset int64
+	// last is the nanoseconds of the last event name this recorder created.
+	last int64
 }
 
 // New returns a recorder writing through client; component and host fill the events'
@@ -92,12 +94,14 @@ func (r *Recorder) Event(obj runtime.Object, eventType, reason, message string) 
 	}
 	// Upstream names an event <object>.<hex nanoseconds>. In virtual time components act
 	// at the same instant, so each recorder adds its own offset below a microsecond (from
-	// its source) and, should the name still be taken, the next free nanosecond.
-	nanos := now.UnixNano() + r.offset
+	// its source), its own events of one instant take the following nanoseconds, and
+	// should the name still be taken, the next free nanosecond.
+	nanos := max(now.UnixNano()+r.offset, r.last+1)
 	for i := int64(0); ; i++ {
 		ev.Name = fmt.Sprintf("%s.%x", ref.Name, nanos+i)
 		stored, err := r.client.Create(ev)
 		if err == nil {
+			r.last = nanos + i
 			r.remember(key, stored.(*corev1.Event))
 			return nil
 		}

@@ -1,6 +1,8 @@
 package events
 
 import (
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -99,5 +101,38 @@ func TestRecorderDenied(t *testing.T) {
 	var nilRecorder *Recorder
 	if err := nilRecorder.Event(pod, corev1.EventTypeNormal, "R", "m"); err != nil {
 		t.Errorf("nil recorder: %v", err)
+	}
+}
+
+// TestRecorderSameInstant: a kubelet records Pulled, Created and Started about one pod in
+// the same virtual instant; each gets the next nanosecond of the name without a failed
+// create (upstream's names differ by the wall clock's nanoseconds).
+func TestRecorderSameInstant(t *testing.T) {
+	l := loop.New(1)
+	log := eventlog.New(l.Elapsed)
+	api, err := apiserver.New(l, log, apiserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", UID: "u1"}}
+	r := New(l, api.ClientFor(apiserver.User{Name: apiserver.AdminUser, Groups: []string{apiserver.MastersGroup}}), "kubelet", "node-1")
+	var names []string
+	log.Subscribe(func(e *eventlog.Entry) {
+		if e.Resource == "events" {
+			if e.Code != 201 {
+				t.Errorf("event create answered %d (%s)", e.Code, e.Message)
+			}
+			names = append(names, e.Name)
+		}
+	})
+	for _, reason := range []string{"Pulled", "Created", "Started"} {
+		if err := r.Event(pod, corev1.EventTypeNormal, reason, reason+" container app"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := loop.Epoch.UnixNano() + r.offset
+	want := []string{fmt.Sprintf("web.%x", base), fmt.Sprintf("web.%x", base+1), fmt.Sprintf("web.%x", base+2)}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("names %v, want %v", names, want)
 	}
 }
