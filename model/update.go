@@ -80,6 +80,45 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 	return errs
 }
 
+// ValidateStatusUpdate checks an update of old to obj through the status subresource, as
+// the API server's status strategies do: the metadata rules of an update and the status
+// itself (the spec is the stored one, already valid).
+func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
+	if obj == nil || old == nil || reflect.TypeOf(obj) != reflect.TypeOf(old) {
+		return field.ErrorList{field.Invalid(field.NewPath("kind"), fmt.Sprintf("%T", obj), fmt.Sprintf("may not change the type of an object from %T", old))}
+	}
+	if reflect.ValueOf(old).IsNil() || reflect.ValueOf(obj).IsNil() {
+		return nil
+	}
+	var errs field.ErrorList
+	if nm, ok := obj.(metav1.Object); ok {
+		errs = append(errs, apivalidation.ValidateObjectMetaAccessorUpdate(nm, old.(metav1.Object), field.NewPath("metadata"))...)
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		errs = append(errs, validatePodStatus(&o.Status)...)
+	case *corev1.Node:
+		errs = append(errs, validateNodeStatus(&o.Status)...)
+	}
+	return errs
+}
+
+// validatePodStatus checks what upstream's ValidatePodStatusUpdate checks of the fields
+// the simulated components write: the nominated node's name and the pod's IPs.
+func validatePodStatus(st *corev1.PodStatus) field.ErrorList {
+	var errs field.ErrorList
+	path := field.NewPath("status")
+	if n := st.NominatedNodeName; n != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(n) {
+			errs = append(errs, field.Invalid(path.Child("nominatedNodeName"), n, msg))
+		}
+	}
+	for i, ip := range st.PodIPs {
+		errs = append(errs, validation.IsValidIP(path.Child("podIPs").Index(i).Child("ip"), ip.IP)...)
+	}
+	return errs
+}
+
 func validateImmutableData(newImm, oldImm *bool, sameData bool, dataField string) field.ErrorList {
 	if oldImm == nil || !*oldImm {
 		return nil

@@ -923,9 +923,18 @@ func validateNode(n *corev1.Node) field.ErrorList {
 		}
 		seen[key] = true
 	}
-	for name, l := range map[string]corev1.ResourceList{"capacity": n.Status.Capacity, "allocatable": n.Status.Allocatable} {
-		for _, r := range sortedResourceNames(l) {
-			errs = append(errs, nonNegativeQuantity(l[r], field.NewPath("status", name).Key(string(r)))...)
+	return append(errs, validateNodeStatus(&n.Status)...)
+}
+
+// validateNodeStatus checks the node's capacity and allocatable, in that order.
+func validateNodeStatus(st *corev1.NodeStatus) field.ErrorList {
+	var errs field.ErrorList
+	for _, l := range []struct {
+		name string
+		list corev1.ResourceList
+	}{{"capacity", st.Capacity}, {"allocatable", st.Allocatable}} {
+		for _, r := range sortedResourceNames(l.list) {
+			errs = append(errs, nonNegativeQuantity(l.list[r], field.NewPath("status", l.name).Key(string(r)))...)
 		}
 	}
 	return errs

@@ -267,7 +267,11 @@ func (s *Server) doUpdate(u User, verb string, k *model.Kind, sub, ns, name stri
 	if err := s.admit(req); err != nil {
 		return nil, 0, err
 	}
-	if errs := model.ValidateUpdate(obj, old); len(errs) > 0 {
+	validate := model.ValidateUpdate
+	if sub == "status" {
+		validate = model.ValidateStatusUpdate
+	}
+	if errs := validate(obj, old); len(errs) > 0 {
 		return nil, 0, apierrors.NewInvalid(k.GroupKind(), name, errs)
 	}
 	if err := s.validatingAdmit(req); err != nil {
