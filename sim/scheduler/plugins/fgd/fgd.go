@@ -141,9 +141,17 @@ func (f *FGD) Best(r gpushare.Request, cpu int64, n *gpushare.Node) (int64, []in
 	buf := f.buf
 	if r.Share() {
 		best, at := int64(0), -1
+	gpus:
 		for i, free := range n.Free {
 			if free < r.Milli {
 				continue
+			}
+			// The measure depends on the multiset of free shares only: a GPU with as
+			// much free as one tried before gives the same score, and the first wins.
+			for _, prev := range n.Free[:i] {
+				if prev == free {
+					continue gpus
+				}
 			}
 			buf[i] -= r.Milli
 			s := f.score(before - f.w.frag(n.Model, n.CPUFree-cpu, buf))

@@ -35,7 +35,7 @@ type GPUShare struct {
 	// key.
 	reserved map[string]reservation
 	// cache holds each node's view while its NodeInfo is unchanged.
-	cache map[string]cached
+	cache map[*framework.NodeInfo]cached
 	// failures holds the statuses Filter returned, by reason.
 	failures map[string]*framework.Status
 }
@@ -47,7 +47,6 @@ type reservation struct {
 }
 
 type cached struct {
-	ni   *framework.NodeInfo
 	gen  uint64
 	node *Node
 }
@@ -61,7 +60,7 @@ var (
 
 // New is the plugin's factory; it takes no args.
 func New(_ runtime.Object, h framework.Handle) (framework.Plugin, error) {
-	p := &GPUShare{h: h, reserved: map[string]reservation{}, cache: map[string]cached{}, failures: map[string]*framework.Status{}}
+	p := &GPUShare{h: h, reserved: map[string]reservation{}, cache: map[*framework.NodeInfo]cached{}, failures: map[string]*framework.Status{}}
 	if h != nil {
 		p.client = h.Client()
 	}
@@ -137,13 +136,13 @@ func Fit(r Request, n *Node) *framework.Status {
 
 // Node returns the GPU view of a node (shared: do not change it).
 func (p *GPUShare) Node(ni *framework.NodeInfo) *Node {
-	name := ni.Name()
-	if c, ok := p.cache[name]; ok && c.ni == ni && c.gen == ni.Generation {
+	if c, ok := p.cache[ni]; ok && c.gen == ni.Generation {
 		return c.node
 	}
+	name := ni.Name()
 	n := NewNode(ni, p.lookup(name), "")
 	if ni.Node != nil {
-		p.cache[name] = cached{ni: ni, gen: ni.Generation, node: n}
+		p.cache[ni] = cached{gen: ni.Generation, node: n}
 		p.prune(ni)
 	}
 	return n
@@ -199,7 +198,7 @@ func (p *GPUShare) Reserve(state *framework.CycleState, pod *corev1.Pod, node st
 		return framework.NewStatus(framework.Error, fmt.Sprintf("the GPU choice %v for pod %s does not fit node %s", idx, key, node))
 	}
 	p.reserved[key] = reservation{node: node, uid: string(pod.UID), idx: idx}
-	delete(p.cache, node)
+	delete(p.cache, ni)
 	return nil
 }
 
@@ -208,7 +207,18 @@ func (p *GPUShare) Unreserve(_ *framework.CycleState, pod *corev1.Pod, node stri
 	key := pod.Namespace + "/" + pod.Name
 	if r, ok := p.reserved[key]; ok && r.node == node {
 		delete(p.reserved, key)
-		delete(p.cache, node)
+		p.forget(node)
+	}
+}
+
+// forget drops the cached view of a node.
+func (p *GPUShare) forget(node string) {
+	if p.h == nil {
+		clear(p.cache)
+		return
+	}
+	if ni, ok := p.h.NodeInfo(node); ok {
+		delete(p.cache, ni)
 	}
 }
 
