@@ -27,7 +27,7 @@ func (nopBinder) Bind(*framework.CycleState, *corev1.Pod, string) *framework.Sta
 
 // benchScheduler builds a scheduler whose cache holds n nodes of 64 CPUs with 10 pods each.
 // With withAffinity, a third of the existing pods carry a required anti-affinity term.
-func benchScheduler(b *testing.B, n int, withAffinity bool, profile func(*Scheduler) *Profile) *Scheduler {
+func benchScheduler(_ testing.TB, n int, withAffinity bool, profile func(*Scheduler) *Profile) *Scheduler {
 	l := loop.New(1)
 	s := &Scheduler{clock: l, log: eventlog.New(l.Elapsed), rand: l.Rand("scheduler"), profiles: map[string]*Profile{},
 		nodeInfos: map[string]*framework.NodeInfo{}, podNode: map[string]string{}, assumed: map[string]bool{}, identity: "bench"}

@@ -26,12 +26,12 @@ func (s *Scheduler) scheduleOne(qp *queuedPod) {
 		rec = &Decision{Cycle: s.cycles, Time: s.clock.Now().Sub(loop.Epoch).String(), Pod: pod.Namespace + "/" + pod.Name, Profile: prof.SchedulerName, Nodes: len(s.nodeOrder)}
 		defer s.decisions.write(rec)
 	}
-	state := framework.NewCycleState()
+	state := s.cycleState()
 	framework.SetPodInfo(state, qp.podInfo())
 	for _, p := range prof.PreFilter {
 		st := p.PreFilter(state, pod)
 		if st.Code() == framework.Skip {
-			markSkipped(&state.SkipFilter, len(prof.Filter), filterIndex(prof, p.Name()))
+			state.SkipFilterAt(len(prof.Filter), filterIndex(prof, p.Name()))
 			continue
 		}
 		if st.IsSuccess() {
@@ -226,26 +226,26 @@ func scoreIndex(prof *Profile, name string) int {
 	return -1
 }
 
-// markSkipped sets (*skip)[i], allocating the slice of n on first use.
-func markSkipped(skip *[]bool, n, i int) {
-	if i < 0 {
-		return
+// cycleState returns the scheduler's cycle state, recycled for a new cycle: a cycle ends
+// before the next begins, and nothing keeps a cycle's state (plugins read it only while
+// called with it), so every cycle can use the same one and plugins can reuse what they
+// wrote in it the cycle before (framework.CycleState.Recycled).
+func (s *Scheduler) cycleState() *framework.CycleState {
+	if s.state == nil {
+		s.state = framework.NewCycleState()
 	}
-	if *skip == nil {
-		*skip = make([]bool, n)
-	}
-	(*skip)[i] = true
+	s.state.Recycle()
+	return s.state
 }
 
 func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework.CycleState, node string, rec *Decision) {
 	pod, key := qp.pod, qp.key
 	// Assume: account the pod on the node now, so the next cycle sees it, before the bind.
-	// A shallow copy suffices: cached objects are never changed, only replaced.
-	assumed := *pod
-	assumed.Spec.NodeName = node
-	pi := *qp.podInfo()
-	pi.Pod = &assumed
-	s.accountPodInfo(key, &pi, node)
+	// The cache holds the informer's pod object itself, with spec.nodeName still empty
+	// until the bound pod comes back: no plugin reads the nodeName of the pods in the
+	// cache (the NodeInfo says where they are), and no one changes a cached object (they
+	// are replaced), so a copy with the node set would only cost the copy.
+	s.accountPodInfo(key, qp.podInfo(), node)
 	s.assumed[key] = true
 	undo := func(reserved int, reason string, st *framework.Status) {
 		for j := reserved - 1; j >= 0; j-- {
@@ -308,7 +308,7 @@ func (s *Scheduler) assumeAndBind(qp *queuedPod, prof *Profile, state *framework
 	if rec != nil {
 		rec.Result, rec.Chosen = "Scheduled", node
 	}
-	msg := fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node)
+	msg := "Successfully assigned " + pod.Namespace + "/" + pod.Name + " to " + node
 	s.log.Action(s.identity, "Scheduled", "pods", pod.Namespace, pod.Name, msg)
 	s.event(prof.SchedulerName, pod, corev1.EventTypeNormal, "Scheduled", msg)
 }
@@ -413,7 +413,7 @@ func (s *Scheduler) prioritize(prof *Profile, state *framework.CycleState, pod *
 	for _, p := range prof.PreScore {
 		st := p.PreScore(state, pod, nodes)
 		if st.Code() == framework.Skip {
-			markSkipped(&state.SkipScore, len(prof.Score), scoreIndex(prof, p.Name()))
+			state.SkipScoreAt(len(prof.Score), scoreIndex(prof, p.Name()))
 			continue
 		}
 		if !st.IsSuccess() {

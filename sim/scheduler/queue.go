@@ -38,13 +38,21 @@ type queuedPod struct {
 	where              int
 	// added is when the pod entered the queue (QueueSort's timestamp).
 	added time.Time
-	// info is the pod's requests, computed once per pod object.
-	info *framework.PodInfo
+	// info is the pod's requests, computed once per pod object; the first pod object's
+	// are kept in infoStore, saving an allocation per pod.
+	info      *framework.PodInfo
+	infoStore framework.PodInfo
 }
 
-// podInfo returns the queued pod's requests, computing them once per pod object.
+// podInfo returns the queued pod's requests, computing them once per pod object. The
+// PodInfo is shared (an assumed pod's goes into the cache): once made, it is never
+// changed, and a new pod object gets a new one.
 func (qp *queuedPod) podInfo() *framework.PodInfo {
-	if qp.info == nil || qp.info.Pod != qp.pod {
+	switch {
+	case qp.info == nil:
+		framework.InitPodInfo(&qp.infoStore, qp.pod)
+		qp.info = &qp.infoStore
+	case qp.info.Pod != qp.pod:
 		qp.info = framework.NewPodInfo(qp.pod)
 	}
 	return qp.info
@@ -81,12 +89,16 @@ func newQueue(clock loop.Clock, onActive func(), less func(a, b *queuedPod) bool
 // queueLess orders activeQ by the profile's QueueSort plugin (PrioritySort when none),
 // then by key, so that equal pods keep a deterministic order.
 func queueLess(sort framework.QueueSortPlugin) func(a, b *queuedPod) bool {
-	info := func(qp *queuedPod) *framework.QueuedPodInfo {
-		return &framework.QueuedPodInfo{Pod: qp.pod, Timestamp: qp.added.UnixNano(), Attempts: qp.attempts}
+	// The two infos a comparison hands the plugin are filled in anew for every comparison
+	// rather than allocated: Less only reads them, and returns before the next.
+	var ia, ib framework.QueuedPodInfo
+	info := func(qp *queuedPod, to *framework.QueuedPodInfo) *framework.QueuedPodInfo {
+		*to = framework.QueuedPodInfo{Pod: qp.pod, Timestamp: qp.added.UnixNano(), Attempts: qp.attempts}
+		return to
 	}
 	return func(a, b *queuedPod) bool {
 		if sort != nil {
-			ia, ib := info(a), info(b)
+			ia, ib := info(a, &ia), info(b, &ib)
 			if sort.Less(ia, ib) {
 				return true
 			}

@@ -99,6 +99,8 @@ type Scheduler struct {
 	podsByLabel map[string]map[string]map[string]*framework.PodInfo
 	// nodeInfoSlab is the chunk new NodeInfos are taken from (allocNodeInfo).
 	nodeInfoSlab []framework.NodeInfo
+	// state is the cycle state, recycled by every cycle (cycleState).
+	state *framework.CycleState
 	// Buffers reused by every cycle (a cycle never outlives the next one's start).
 	bufFeasible []*framework.NodeInfo
 	// bufStatuses is findNodesThatFit's map of the nodes that did not fit, reused.

@@ -33,10 +33,29 @@ type Status struct {
 	code    Code
 	reasons []string
 	plugin  string
+	// shared marks one of codeOnly's statuses, which WithPlugin copies before naming.
+	shared bool
 }
 
-// NewStatus returns a status with the given code and reasons.
-func NewStatus(c Code, reasons ...string) *Status { return &Status{code: c, reasons: reasons} }
+// codeOnly are the statuses NewStatus returns for a code without reasons, one per code,
+// shared by every caller: PreFilter and PreScore plugins return Skip on most cycles, and a
+// shared status costs no allocation. They are never changed (WithPlugin copies them).
+var codeOnly = [...]Status{
+	Success:                      {code: Success, shared: true},
+	Error:                        {code: Error, shared: true},
+	Unschedulable:                {code: Unschedulable, shared: true},
+	UnschedulableAndUnresolvable: {code: UnschedulableAndUnresolvable, shared: true},
+	Skip:                         {code: Skip, shared: true},
+}
+
+// NewStatus returns a status with the given code and reasons. A status without reasons
+// may be shared with other callers: change it only through WithPlugin.
+func NewStatus(c Code, reasons ...string) *Status {
+	if len(reasons) == 0 && c >= 0 && int(c) < len(codeOnly) {
+		return &codeOnly[c]
+	}
+	return &Status{code: c, reasons: reasons}
+}
 
 // Code returns the status code; a nil status is Success.
 func (s *Status) Code() Code {
@@ -65,11 +84,18 @@ func (s *Status) Plugin() string {
 	return s.plugin
 }
 
-// WithPlugin records which plugin returned the status.
+// WithPlugin records which plugin returned the status; a shared status (see NewStatus)
+// is copied first, and the copy returned.
 func (s *Status) WithPlugin(name string) *Status {
-	if s != nil {
-		s.plugin = name
+	if s == nil {
+		return nil
 	}
+	if s.shared {
+		c := *s
+		c.shared = false
+		s = &c
+	}
+	s.plugin = name
 	return s
 }
 
@@ -77,22 +103,39 @@ func (s *Status) WithPlugin(name string) *Status {
 func (s *Status) Message() string { return strings.Join(s.Reasons(), ", ") }
 
 // CycleState carries data between the extension points of one scheduling cycle, under keys
-// owned by the plugins.
+// owned by the plugins. The scheduler keeps one and recycles it from cycle to cycle (see
+// Recycle), so that a plugin may take back the value it wrote last cycle and reuse its
+// memory (see Recycled) instead of allocating a new one every cycle.
 type CycleState struct {
 	// data is a short list rather than a map: a cycle holds a dozen entries, read once per
 	// node and plugin, and a scan of a few string headers beats hashing the key.
 	data []stateEntry
 	// SkipFilter marks, by index in the profile's Filter list, the plugins whose PreFilter
 	// returned Skip: their Filter is not called this cycle (nor in preemption's dry runs).
+	// Nil when none was skipped.
 	SkipFilter []bool
 	// SkipScore marks, by index in the profile's Score list, the plugins whose PreScore
-	// returned Skip: their Score is not called and they contribute nothing.
+	// returned Skip: their Score is not called and they contribute nothing. Nil when none
+	// was skipped.
 	SkipScore []bool
+	// spareFilter and spareScore are the skip lists of recycled cycles, for reuse.
+	spareFilter, spareScore []bool
 }
 
+// stateEntry is one key's value; an entry that is not live was written before the last
+// Recycle and is kept only for Recycled.
 type stateEntry struct {
-	key string
-	v   any
+	key  string
+	v    any
+	live bool
+}
+
+// value is what Read sees of the entry: nothing once recycled.
+func (e *stateEntry) value() (any, bool) {
+	if !e.live {
+		return nil, false
+	}
+	return e.v, true
 }
 
 // NewCycleState returns an empty cycle state.
@@ -102,11 +145,11 @@ func NewCycleState() *CycleState { return &CycleState{data: make([]stateEntry, 0
 func (c *CycleState) Write(key string, v any) {
 	for i := range c.data {
 		if c.data[i].key == key {
-			c.data[i].v = v
+			c.data[i].v, c.data[i].live = v, true
 			return
 		}
 	}
-	c.data = append(c.data, stateEntry{key, v})
+	c.data = append(c.data, stateEntry{key, v, true})
 }
 
 // Read returns the value under key.
@@ -115,16 +158,73 @@ func (c *CycleState) Read(key string) (any, bool) {
 	// pointers first, which costs no memory comparison, then fall back to the bytes.
 	p := unsafe.StringData(key)
 	for i := range c.data {
-		if unsafe.StringData(c.data[i].key) == p && len(c.data[i].key) == len(key) {
-			return c.data[i].v, true
+		if e := &c.data[i]; unsafe.StringData(e.key) == p && len(e.key) == len(key) {
+			return e.value()
 		}
 	}
 	for i := range c.data {
-		if c.data[i].key == key {
-			return c.data[i].v, true
+		if e := &c.data[i]; e.key == key {
+			return e.value()
 		}
 	}
 	return nil, false
+}
+
+// Recycle empties the state for the next cycle: nothing written so far can be read, and
+// no plugin is skipped. The values stay behind for their plugins to take back with
+// Recycled. Only the state's owner (the scheduler, between cycles) may call it, and only
+// when nothing holds on to what the last cycle wrote.
+func (c *CycleState) Recycle() {
+	for i := range c.data {
+		c.data[i].live = false
+	}
+	if c.SkipFilter != nil {
+		c.spareFilter, c.SkipFilter = c.SkipFilter, nil
+	}
+	if c.SkipScore != nil {
+		c.spareScore, c.SkipScore = c.SkipScore, nil
+	}
+}
+
+// Recycled returns the value written under key before the last Recycle, if nothing was
+// written since, for the plugin that owns the key to reset and write again (it must
+// reset every field: the value is as the last cycle left it). Nil if there is none.
+func (c *CycleState) Recycled(key string) any {
+	for i := range c.data {
+		if e := &c.data[i]; e.key == key && !e.live {
+			return e.v
+		}
+	}
+	return nil
+}
+
+// SkipFilterAt marks the filter plugin at index i of the profile's n as skipped this cycle
+// (see SkipFilter).
+func (c *CycleState) SkipFilterAt(n, i int) {
+	c.SkipFilter = markSkip(c.SkipFilter, &c.spareFilter, n, i)
+}
+
+// SkipScoreAt marks the score plugin at index i of the profile's n as skipped this cycle
+// (see SkipScore).
+func (c *CycleState) SkipScoreAt(n, i int) { c.SkipScore = markSkip(c.SkipScore, &c.spareScore, n, i) }
+
+// markSkip sets skip[i], making skip a zeroed list of n (from spare if it is long enough)
+// on first use; i < 0 (a plugin not in the list) marks nothing.
+func markSkip(skip []bool, spare *[]bool, n, i int) []bool {
+	if i < 0 {
+		return skip
+	}
+	if skip == nil {
+		if cap(*spare) >= n {
+			skip = (*spare)[:n]
+			clear(skip)
+			*spare = nil
+		} else {
+			skip = make([]bool, n)
+		}
+	}
+	skip[i] = true
+	return skip
 }
 
 // ReadState returns the value a plugin stored under key as a T, with upstream's errors

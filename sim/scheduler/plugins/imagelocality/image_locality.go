@@ -34,6 +34,8 @@ const preScoreStateKey = "PreScore" + Name
 type ImageLocality struct {
 	handle framework.Handle
 	index  imageIndex
+	// nameBuf holds an image name being normalised, to look it up without allocating.
+	nameBuf []byte
 }
 
 var (
@@ -79,33 +81,66 @@ func normalizedImageName(name string) string {
 }
 
 func (pl *ImageLocality) newPreScoreState(pod *corev1.Pod) *preScoreState {
+	s := &preScoreState{}
+	pl.initPreScoreState(s, pod, len(pl.refreshIndex()))
+	return s
+}
+
+// refreshIndex brings the image index up to date with the cluster's nodes and returns them.
+func (pl *ImageLocality) refreshIndex() []*framework.NodeInfo {
 	nodes := pl.handle.NodeInfos()
 	var gen uint64
 	if v, ok := pl.handle.(framework.NodeVersioner); ok {
 		gen = v.NodesGeneration()
 	}
 	pl.index.refresh(nodes, gen)
-	s := &preScoreState{numContainers: len(pod.Spec.InitContainers) + len(pod.Spec.Containers), totalNumNodes: len(nodes)}
+	return nodes
+}
+
+// initPreScoreState makes s (new, or last cycle's) the state of pod in a cluster of
+// numNodes, the index being up to date.
+func (pl *ImageLocality) initPreScoreState(s *preScoreState, pod *corev1.Pod, numNodes int) {
+	*s = preScoreState{images: s.images[:0], numContainers: len(pod.Spec.InitContainers) + len(pod.Spec.Containers), totalNumNodes: numNodes}
 	add := func(cs []corev1.Container) {
 		for i := range cs {
-			name := normalizedImageName(cs[i].Image)
-			n := pl.index.count[name]
-			s.images = append(s.images, podImage{name: name, numNodes: n})
+			// The normalised name is looked up from a buffer, and made a string only
+			// for an image some node holds: no node's sizes name the others.
+			n := pl.index.count[string(pl.normalize(cs[i].Image))]
+			var name string
 			if n > 0 {
+				name = normalizedImageName(cs[i].Image)
 				s.anyPresent = true
 			}
+			s.images = append(s.images, podImage{name: name, numNodes: n})
 		}
 	}
 	add(pod.Spec.InitContainers)
 	add(pod.Spec.Containers)
-	return s
+}
+
+// normalize is normalizedImageName in the plugin's buffer (valid until the next call).
+func (pl *ImageLocality) normalize(name string) []byte {
+	pl.nameBuf = append(pl.nameBuf[:0], name...)
+	if strings.LastIndex(name, ":") <= strings.LastIndex(name, "/") {
+		pl.nameBuf = append(append(pl.nameBuf, ':'), defaultImageTag...)
+	}
+	return pl.nameBuf
 }
 
 // PreScore looks up, once per cycle, how many nodes hold each of the pod's images. When no
 // node holds any of them every node would score 0 (the sum is clamped up to the 23 MiB
 // floor, which maps to 0), so the plugin skips Score, leaving every total as it would be.
 func (pl *ImageLocality) PreScore(state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	s := pl.newPreScoreState(pod)
+	nodes := pl.refreshIndex()
+	if len(pl.index.count) == 0 {
+		// No node reports any image (as in clusters whose kubelets report none).
+		return framework.NewStatus(framework.Skip)
+	}
+	s, ok := state.Recycled(preScoreStateKey).(*preScoreState)
+	if !ok {
+		s = &preScoreState{}
+	}
+	pl.initPreScoreState(s, pod, len(nodes))
 	state.Write(preScoreStateKey, s)
 	if !s.anyPresent {
 		return framework.NewStatus(framework.Skip)

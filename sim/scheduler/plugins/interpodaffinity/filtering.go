@@ -101,6 +101,33 @@ type preFilterState struct {
 	namespaceLabels labels.Set
 	// skip is set when nothing constrains the pod: Filter passes every node.
 	skip bool
+	// nsc is PreFilter's cache of namespace labels, kept with the state so that a recycled
+	// state brings its map back.
+	nsc nsLabelCache
+}
+
+// reset makes s (new, or last cycle's) the empty state of pod with terms, keeping the
+// maps it had.
+func (s *preFilterState) reset(pl *InterPodAffinity, pod *corev1.Pod, terms *podTerms) {
+	existing, affinity, anti := s.existingAntiAffinityCounts, s.affinityCounts, s.antiAffinityCounts
+	if existing == nil {
+		existing, affinity, anti = topologyToMatchedTermCount{}, topologyToMatchedTermCount{}, topologyToMatchedTermCount{}
+	}
+	clear(existing)
+	clear(affinity)
+	clear(anti)
+	nsc := s.nsc.m
+	clear(nsc)
+	*s = preFilterState{
+		existingAntiAffinityCounts: existing,
+		affinityCounts:             affinity,
+		antiAffinityCounts:         anti,
+		existingKeys:               s.existingKeys[:0],
+		pod:                        pod,
+		terms:                      terms,
+		namespaceLabels:            namespaceLabels(pl.h, pod.Namespace),
+		nsc:                        nsLabelCache{h: pl.h, m: nsc},
+	}
 }
 
 // nodeCounts is one node's contribution to the three counts.
@@ -220,19 +247,16 @@ func (s *preFilterState) incoming() bool {
 // anti-affinity terms.
 func (pl *InterPodAffinity) PreFilter(state *framework.CycleState, pod *corev1.Pod) *framework.Status {
 	pl.terms.rotate()
-	terms, err := parsePodTerms(pod)
+	terms, err := pl.incomingTerms(pod)
 	if err != nil {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, fmt.Sprintf("parsing pod: %+v", err))
 	}
-	s := &preFilterState{
-		existingAntiAffinityCounts: topologyToMatchedTermCount{},
-		affinityCounts:             topologyToMatchedTermCount{},
-		antiAffinityCounts:         topologyToMatchedTermCount{},
-		pod:                        pod,
-		terms:                      terms,
-		namespaceLabels:            namespaceLabels(pl.h, pod.Namespace),
+	s, ok := state.Recycled(preFilterStateKey).(*preFilterState)
+	if !ok {
+		s = &preFilterState{}
 	}
-	nsc := &nsLabelCache{h: pl.h}
+	s.reset(pl, pod, terms)
+	nsc := &s.nsc
 	c := nodeCounts{existing: s.existingAntiAffinityCounts, affinity: s.affinityCounts, anti: s.antiAffinityCounts}
 	// Without required terms of its own, only nodes holding pods with required
 	// anti-affinity matter, as upstream's PreFilter visits only those.
@@ -253,7 +277,7 @@ func (pl *InterPodAffinity) PreFilter(state *framework.CycleState, pod *corev1.P
 			pl.countNode(s, c, ni, nsc, 1)
 		}
 	}
-	s.existingKeys = sortedKeys(s.existingAntiAffinityCounts)
+	s.existingKeys = appendSortedKeys(s.existingKeys, s.existingAntiAffinityCounts)
 	s.skip = len(s.existingAntiAffinityCounts) == 0 && len(terms.requiredAffinity) == 0 && len(terms.requiredAntiAffinity) == 0
 	state.Write(preFilterStateKey, s)
 	if s.skip {
@@ -263,8 +287,15 @@ func (pl *InterPodAffinity) PreFilter(state *framework.CycleState, pod *corev1.P
 }
 
 func sortedKeys(m topologyToMatchedTermCount) []string {
+	return appendSortedKeys(nil, m)
+}
+
+// appendSortedKeys appends to keys the topology keys of m, each once, and sorts them.
+func appendSortedKeys(keys []string, m topologyToMatchedTermCount) []string {
+	if len(m) == 0 {
+		return keys
+	}
 	seen := map[string]bool{}
-	var keys []string
 	for p := range m {
 		if !seen[p.key] {
 			seen[p.key] = true

@@ -26,6 +26,9 @@ type InterPodAffinity struct {
 	h    framework.Handle
 	// terms caches existing pods' parsed terms between cycles (see termCache).
 	terms termCache
+	// noTerms are the terms of every pod without pod affinity or anti-affinity (none),
+	// shared: never changed.
+	noTerms podTerms
 }
 
 var (
@@ -110,6 +113,15 @@ func (c *termCache) rotate() {
 	if c.cycles%termCacheEpoch == 0 {
 		c.prev, c.cur = c.cur, make(map[*corev1.Pod]*podTerms, len(c.cur))
 	}
+}
+
+// incomingTerms parses the terms of the pod being scheduled; a pod without pod affinity
+// or anti-affinity (most pods) gets the shared empty terms, at no cost.
+func (pl *InterPodAffinity) incomingTerms(pod *corev1.Pod) (*podTerms, error) {
+	if !framework.HasAffinity(pod) {
+		return &pl.noTerms, nil
+	}
+	return parsePodTerms(pod)
 }
 
 // get returns pod's parsed terms; a pod whose terms do not parse has none (upstream

@@ -74,7 +74,7 @@ func (pl *InterPodAffinity) PreScore(state *framework.CycleState, pod *corev1.Po
 	if len(nodes) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	incoming, err := parsePodTerms(pod)
+	incoming, err := pl.incomingTerms(pod)
 	if err != nil {
 		return framework.NewStatus(framework.Error, fmt.Sprintf("failed to parse pod: %v", err))
 	}
@@ -82,15 +82,19 @@ func (pl *InterPodAffinity) PreScore(state *framework.CycleState, pod *corev1.Po
 	if pl.args.IgnorePreferredTermsOfExistingPods && !hasConstraints {
 		return framework.NewStatus(framework.Skip)
 	}
-	nsLabels := namespaceLabels(pl.h, pod.Namespace)
-	nsc := &nsLabelCache{h: pl.h}
-	m := scoreMap{}
 	// Without preferred terms of its own, only existing pods with affinity count, and only
 	// nodes holding such pods need a visit (upstream's HavePodsWithAffinityList).
 	visit := pl.h.NodeInfos()
 	if al, ok := pl.h.(framework.AffinityLister); ok && !hasConstraints {
 		visit = al.NodeInfosWithAffinity()
 	}
+	if len(visit) == 0 {
+		// No pod to score against: the sums below would stay empty, and the plugin skip.
+		return framework.NewStatus(framework.Skip)
+	}
+	nsLabels := namespaceLabels(pl.h, pod.Namespace)
+	nsc := &nsLabelCache{h: pl.h}
+	m := scoreMap{}
 	for _, ni := range visit {
 		if ni.Node == nil {
 			continue

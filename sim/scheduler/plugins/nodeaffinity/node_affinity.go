@@ -98,12 +98,18 @@ func hasRequiredAffinity(pod *corev1.Pod) bool {
 // of a term's pins. Upstream also narrows the candidate nodes to the pinned names (a
 // PreFilterResult); Orrery's framework has no such result, so Filter rejects the others.
 func (pl *NodeAffinity) PreFilter(state *framework.CycleState, pod *corev1.Pod) *framework.Status {
+	s, ok := state.Recycled(preFilterStateKey).(*preFilterState)
+	if !ok {
+		s = &preFilterState{}
+	}
 	required := hasRequiredAffinity(pod)
 	if !required && pl.addedNodeSelector == nil && pod.Spec.NodeSelector == nil {
-		state.Write(preFilterStateKey, &preFilterState{skip: true})
+		*s = preFilterState{skip: true}
+		state.Write(preFilterStateKey, s)
 		return framework.NewStatus(framework.Skip)
 	}
-	state.Write(preFilterStateKey, &preFilterState{required: nodeaffinity.GetRequiredNodeAffinity(pod)})
+	*s = preFilterState{required: nodeaffinity.GetRequiredNodeAffinity(pod)}
+	state.Write(preFilterStateKey, s)
 	if !required || pl.addedNodeSelector != nil {
 		return nil
 	}
@@ -188,7 +194,12 @@ func (pl *NodeAffinity) PreScore(state *framework.CycleState, pod *corev1.Pod, n
 	if err != nil {
 		return framework.NewStatus(framework.Error, err.Error())
 	}
-	state.Write(preScoreStateKey, &preScoreState{preferred: preferred})
+	s, ok := state.Recycled(preScoreStateKey).(*preScoreState)
+	if !ok {
+		s = &preScoreState{}
+	}
+	s.preferred = preferred
+	state.Write(preScoreStateKey, s)
 	if preferred == nil && pl.addedPrefSchedTerms == nil {
 		return framework.NewStatus(framework.Skip)
 	}

@@ -81,6 +81,13 @@ func HostPorts(pod *corev1.Pod) []corev1.ContainerPort {
 
 func newPreFilterState(pod *corev1.Pod) *preFilterState {
 	s := &preFilterState{}
+	s.init(pod)
+	return s
+}
+
+// init makes s (new, or last cycle's) the state of pod.
+func (s *preFilterState) init(pod *corev1.Pod) {
+	s.ports = s.ports[:0]
 	for _, p := range HostPorts(pod) {
 		protocol, ip := string(p.Protocol), p.HostIP
 		if protocol == "" {
@@ -98,13 +105,16 @@ func newPreFilterState(pod *corev1.Pod) *preFilterState {
 			ipKey:    framework.PortKey(corev1.Protocol(protocol), ip, p.HostPort),
 		})
 	}
-	return s
 }
 
 // PreFilter collects the pod's host ports once; a pod without any returns Skip and Filter
 // passes every node.
 func (NodePorts) PreFilter(state *framework.CycleState, pod *corev1.Pod) *framework.Status {
-	s := newPreFilterState(pod)
+	s, ok := state.Recycled(preFilterStateKey).(*preFilterState)
+	if !ok {
+		s = &preFilterState{}
+	}
+	s.init(pod)
 	state.Write(preFilterStateKey, s)
 	if len(s.ports) == 0 {
 		return framework.NewStatus(framework.Skip)

@@ -65,8 +65,11 @@ type balancedPreScoreState struct {
 // requests none of the resources (best-effort) returns Skip, as upstream does so that such
 // pods do not all pile onto one node; Score then gives every node 0.
 func (ba *BalancedAllocation) PreScore(state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	req := framework.PodInfoOf(state, pod).Requests
-	s := &balancedPreScoreState{podRequests: podRequestList(&req, ba.resources), skip: true}
+	s, ok := state.Recycled(balancedAllocationPreScoreStateKey).(*balancedPreScoreState)
+	if !ok {
+		s = &balancedPreScoreState{}
+	}
+	s.podRequests, s.skip = podRequestList(s.podRequests, &framework.PodInfoOf(state, pod).Requests, ba.resources), true
 	for _, r := range s.podRequests {
 		if r != 0 {
 			s.skip = false

@@ -182,20 +182,24 @@ func computeRequests(pod *corev1.Pod) framework.Resource {
 }
 
 func (f *Fit) newPreFilterState(pod *corev1.Pod) *preFilterState {
-	return f.newPreFilterStateFrom(pod, computeRequests(pod))
+	s := &preFilterState{}
+	f.initPreFilterState(s, computeRequests(pod))
+	return s
 }
 
-func (f *Fit) newPreFilterStateFrom(pod *corev1.Pod, req framework.Resource) *preFilterState {
-	s := &preFilterState{req: req}
+// initPreFilterState makes s (new, or last cycle's) the state of a pod requesting req.
+func (f *Fit) initPreFilterState(s *preFilterState, req framework.Resource) {
+	*s = preFilterState{req: req, scalars: s.scalars[:0]}
 	for name, q := range s.req.Scalar {
 		if q == 0 || f.ignored(name) {
 			continue
 		}
 		s.scalars = append(s.scalars, scalarRequest{name: name, quantity: q})
 	}
-	sort.Slice(s.scalars, func(i, j int) bool { return s.scalars[i].name < s.scalars[j].name })
+	if len(s.scalars) > 1 {
+		sort.Slice(s.scalars, func(i, j int) bool { return s.scalars[i].name < s.scalars[j].name })
+	}
 	s.empty = s.req.MilliCPU == 0 && s.req.Memory == 0 && s.req.EphemeralStorage == 0 && len(s.req.Scalar) == 0
-	return s
 }
 
 // ignored reports whether args ignore an extended resource, by name or by the part of its
@@ -216,7 +220,12 @@ func (f *Fit) ignored(name corev1.ResourceName) bool {
 
 // PreFilter computes the pod's requests once for the cycle.
 func (f *Fit) PreFilter(state *framework.CycleState, pod *corev1.Pod) *framework.Status {
-	state.Write(preFilterStateKey, f.newPreFilterStateFrom(pod, framework.PodInfoOf(state, pod).Requests))
+	s, ok := state.Recycled(preFilterStateKey).(*preFilterState)
+	if !ok {
+		s = &preFilterState{}
+	}
+	f.initPreFilterState(s, framework.PodInfoOf(state, pod).Requests)
+	state.Write(preFilterStateKey, s)
 	return nil
 }
 
@@ -337,18 +346,23 @@ type preScoreState struct {
 	podRequests []int64
 }
 
-func podRequestList(req *framework.Resource, resources []scoredResource) []int64 {
-	out := make([]int64, len(resources))
+// podRequestList returns req's amounts of the resources, in buf if it is long enough.
+func podRequestList(buf []int64, req *framework.Resource, resources []scoredResource) []int64 {
+	out := buf[:0]
 	for i := range resources {
-		out[i] = amount(req, &resources[i])
+		out = append(out, amount(req, &resources[i]))
 	}
 	return out
 }
 
 // PreScore computes the pod's (non-zero) requests for the scored resources once.
 func (f *Fit) PreScore(state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	nz := framework.PodInfoOf(state, pod).NonZero
-	state.Write(preScoreStateKey, &preScoreState{podRequests: podRequestList(&nz, f.resources)})
+	s, ok := state.Recycled(preScoreStateKey).(*preScoreState)
+	if !ok {
+		s = &preScoreState{}
+	}
+	s.podRequests = podRequestList(s.podRequests, &framework.PodInfoOf(state, pod).NonZero, f.resources)
+	state.Write(preScoreStateKey, s)
 	return nil
 }
 

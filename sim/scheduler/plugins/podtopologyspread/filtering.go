@@ -77,7 +77,11 @@ func (pl *PodTopologySpread) PreFilter(state *framework.CycleState, pod *corev1.
 	if err != nil {
 		return framework.NewStatus(framework.Error, fmt.Sprintf("get constraints from pod: %v", err))
 	}
-	s := &preFilterState{constraints: constraints, pod: pod}
+	s, ok := state.Recycled(preFilterStateKey).(*preFilterState)
+	if !ok {
+		s = &preFilterState{}
+	}
+	*s = preFilterState{constraints: constraints, pod: pod}
 	state.Write(preFilterStateKey, s)
 	if len(constraints) == 0 {
 		return framework.NewStatus(framework.Skip)

@@ -28,14 +28,9 @@ type preScoreState struct {
 	topologyNormalizingWeight []float64
 }
 
-// initPreScoreState sets the constraints, the ignored nodes, the domains of the filtered
-// nodes and the weights.
-func (pl *PodTopologySpread) initPreScoreState(s *preScoreState, pod *corev1.Pod, filtered []*framework.NodeInfo, requireAllTopologies bool) error {
-	var err error
-	s.constraints, err = pl.getConstraints(pod, corev1.ScheduleAnyway)
-	if err != nil || len(s.constraints) == 0 {
-		return err
-	}
+// initPreScoreState sets, for s.constraints, the ignored nodes, the domains of the
+// filtered nodes and the weights.
+func (pl *PodTopologySpread) initPreScoreState(s *preScoreState, filtered []*framework.NodeInfo, requireAllTopologies bool) {
 	s.topologyValueToPodCounts = make([]map[string]*int64, len(s.constraints))
 	for i := range s.topologyValueToPodCounts {
 		s.topologyValueToPodCounts[i] = map[string]*int64{}
@@ -67,7 +62,6 @@ func (pl *PodTopologySpread) initPreScoreState(s *preScoreState, pod *corev1.Pod
 		}
 		s.topologyNormalizingWeight[i] = topologyNormalizingWeight(sz)
 	}
-	return nil
 }
 
 // PreScore counts, per ScheduleAnyway constraint and topology value of the filtered
@@ -77,16 +71,18 @@ func (pl *PodTopologySpread) PreScore(state *framework.CycleState, pod *corev1.P
 	if len(all) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	s := &preScoreState{ignoredNodes: map[string]bool{}}
+	constraints, err := pl.getConstraints(pod, corev1.ScheduleAnyway)
+	if err != nil {
+		return framework.NewStatus(framework.Error, fmt.Sprintf("calculating preScoreState: %v", err))
+	}
+	if len(constraints) == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	s := &preScoreState{constraints: constraints, ignoredNodes: map[string]bool{}}
 	// Only non-system-default rules require nodes to have every topology key, so that
 	// nodes without a zone label still get hostname spreading.
 	requireAllTopologies := len(pod.Spec.TopologySpreadConstraints) > 0 || !pl.systemDefaulted
-	if err := pl.initPreScoreState(s, pod, filtered, requireAllTopologies); err != nil {
-		return framework.NewStatus(framework.Error, fmt.Sprintf("calculating preScoreState: %v", err))
-	}
-	if len(s.constraints) == 0 {
-		return framework.NewStatus(framework.Skip)
-	}
+	pl.initPreScoreState(s, filtered, requireAllTopologies)
 	required := nodeaffinity.GetRequiredNodeAffinity(pod)
 	for _, ni := range all {
 		node := ni.Node

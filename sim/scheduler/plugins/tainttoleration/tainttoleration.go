@@ -78,12 +78,22 @@ type preScoreState struct {
 
 // PreScore keeps the pod's tolerations with an empty or PreferNoSchedule effect for Score.
 func (TaintToleration) PreScore(state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	state.Write(preScoreStateKey, &preScoreState{tolerationsPreferNoSchedule: preferNoScheduleTolerations(pod.Spec.Tolerations)})
+	s, ok := state.Recycled(preScoreStateKey).(*preScoreState)
+	if !ok {
+		s = &preScoreState{}
+	}
+	s.tolerationsPreferNoSchedule = appendPreferNoSchedule(s.tolerationsPreferNoSchedule[:0], pod.Spec.Tolerations)
+	state.Write(preScoreStateKey, s)
 	return nil
 }
 
 func preferNoScheduleTolerations(tolerations []corev1.Toleration) []corev1.Toleration {
-	var out []corev1.Toleration
+	return appendPreferNoSchedule(nil, tolerations)
+}
+
+// appendPreferNoSchedule appends to out the tolerations with an empty or PreferNoSchedule
+// effect.
+func appendPreferNoSchedule(out, tolerations []corev1.Toleration) []corev1.Toleration {
 	for _, t := range tolerations {
 		if t.Effect == "" || t.Effect == corev1.TaintEffectPreferNoSchedule {
 			out = append(out, t)
