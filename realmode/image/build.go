@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
 
@@ -55,12 +54,16 @@ func Build(ctx context.Context, src, out string) error {
 	return nil
 }
 
-// goTool returns the go command: on PATH, or the toolchain this program was built with.
+// goTool returns the go command: on PATH, else under $GOROOT, else "go" (whose failure
+// to start then says so).
 func goTool() string {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	if root := os.Getenv("GOROOT"); root != "" {
+		return filepath.Join(root, "bin", "go")
+	}
+	return "go"
 }
 
 // Locate returns a workload binary to use: path when given, else one beside the running

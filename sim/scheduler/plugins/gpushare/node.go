@@ -158,11 +158,10 @@ var WorstFit = ChooserFunc(func(r Request, n *Node) []int {
 	return []int{best}
 })
 
-// placed is a GPU pod on a node with the GPUs it holds, if known.
+// placed is a GPU pod on a node whose GPUs are not known yet.
 type placed struct {
 	key string
 	req Request
-	idx []int
 }
 
 // Lookup returns the GPUs a pod on the node holds when its annotation does not say (the
