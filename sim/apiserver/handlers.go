@@ -146,20 +146,19 @@ func prepareForCreate(obj runtime.Object) {
 }
 
 // statusField returns the Status field of a typed object, or an invalid value.
-func statusField(obj runtime.Object) reflect.Value {
-	v := reflect.ValueOf(obj)
-	if v.Kind() != reflect.Pointer {
-		return reflect.Value{}
-	}
-	return v.Elem().FieldByName("Status")
-}
+func statusField(obj runtime.Object) reflect.Value { return structField(obj, "Status") }
 
-func specField(obj runtime.Object) reflect.Value {
+func specField(obj runtime.Object) reflect.Value { return structField(obj, "Spec") }
+
+func metaField(obj runtime.Object) reflect.Value { return structField(obj, "ObjectMeta") }
+
+// structField is the named field of the struct obj points to (invalid if none).
+func structField(obj runtime.Object, name string) reflect.Value {
 	v := reflect.ValueOf(obj)
 	if v.Kind() != reflect.Pointer {
 		return reflect.Value{}
 	}
-	return v.Elem().FieldByName("Spec")
+	return v.Elem().FieldByName(name)
 }
 
 // unchanged reports whether an update writes nothing new. A status update carries the
@@ -174,14 +173,6 @@ func unchanged(sub string, obj, old runtime.Object) bool {
 		}
 	}
 	return equality.Semantic.DeepEqual(obj, old)
-}
-
-func metaField(obj runtime.Object) reflect.Value {
-	v := reflect.ValueOf(obj)
-	if v.Kind() != reflect.Pointer {
-		return reflect.Value{}
-	}
-	return v.Elem().FieldByName("ObjectMeta")
 }
 
 // afterWrite keeps derived caches in step with writes.
