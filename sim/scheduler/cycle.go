@@ -359,8 +359,17 @@ func (s *Scheduler) findNodesThatFit(prof *Profile, state *framework.CycleState,
 	if len(filters) > 0 && &filters[0] != &prof.Filter[0] {
 		s.bufFilters = filters[:0]
 	}
+	// idx walks the nodes from the round-robin start, wrapping at the end (a comparison
+	// per node where a modulo would cost a division).
+	idx := 0
+	if n > 0 {
+		idx = s.nextStartNodeIndex % n
+	}
 	for i := 0; i < n && len(feasible) < want; i++ {
-		ni := s.nodeOrder[(s.nextStartNodeIndex+i)%n]
+		ni := s.nodeOrder[idx]
+		if idx++; idx == n {
+			idx = 0
+		}
 		processed++
 		st := s.filterNode(filters, state, pod, ni)
 		if rec != nil {
