@@ -45,8 +45,11 @@ type preScoreState struct {
 
 // processExistingPod adds what one existing pod contributes to the domain of its node:
 // the incoming pod's preferred terms it matches, and its own required affinity (weighted
-// by hardPodAffinityWeight) and preferred terms the incoming pod matches.
-func (pl *InterPodAffinity) processExistingPod(incoming *podTerms, pod *corev1.Pod, nsLabels labels.Set, existing *corev1.Pod, node *corev1.Node, nsc *nsLabelCache, m scoreMap) {
+// by hardPodAffinityWeight) and preferred terms the incoming pod matches. withAffinity
+// says whether the existing pod has pod affinity or anti-affinity (the caller knows it of
+// a NodeInfo's PodsWithAffinity without reading the pod, which would cost a cache miss
+// per pod).
+func (pl *InterPodAffinity) processExistingPod(incoming *podTerms, pod *corev1.Pod, nsLabels labels.Set, existing *corev1.Pod, withAffinity bool, node *corev1.Node, nsc *nsLabelCache, m scoreMap) {
 	if len(node.Labels) == 0 {
 		return
 	}
@@ -55,7 +58,7 @@ func (pl *InterPodAffinity) processExistingPod(incoming *podTerms, pod *corev1.P
 		m.processTerms(incoming.preferredAffinity, existing, nsl, node, 1)
 		m.processTerms(incoming.preferredAntiAffinity, existing, nsl, node, -1)
 	}
-	if !framework.HasAffinity(existing) {
+	if !withAffinity {
 		return
 	}
 	et := pl.terms.get(existing)
@@ -99,12 +102,14 @@ func (pl *InterPodAffinity) PreScore(state *framework.CycleState, pod *corev1.Po
 		if ni.Node == nil {
 			continue
 		}
-		pods := ni.PodList()
 		if !hasConstraints {
-			pods = ni.PodsWithAffinity
+			for _, pi := range ni.PodsWithAffinity {
+				pl.processExistingPod(incoming, pod, nsLabels, pi.Pod, true, ni.Node, nsc, m)
+			}
+			continue
 		}
-		for _, pi := range pods {
-			pl.processExistingPod(incoming, pod, nsLabels, pi.Pod, ni.Node, nsc, m)
+		for _, pi := range ni.PodList() {
+			pl.processExistingPod(incoming, pod, nsLabels, pi.Pod, framework.HasAffinity(pi.Pod), ni.Node, nsc, m)
 		}
 	}
 	if len(m) == 0 {
