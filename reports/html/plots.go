@@ -237,12 +237,7 @@ func cdf(c CDF) (*plot.Plot, error) {
 		vs := append([]float64(nil), s.Values...)
 		sort.Float64s(vs)
 		low, high = min(low, vs[0]), max(high, vs[len(vs)-1])
-		xys := make(plotter.XYs, 0, len(vs)+1)
-		xys = append(xys, plotter.XY{X: vs[0], Y: 0})
-		for j, v := range vs {
-			xys = append(xys, plotter.XY{X: v, Y: float64(j+1) / float64(len(vs))})
-		}
-		line, err := plotter.NewLine(xys)
+		line, err := plotter.NewLine(cdfSteps(vs))
 		if err != nil {
 			return nil, err
 		}
@@ -256,6 +251,30 @@ func cdf(c CDF) (*plot.Plot, error) {
 		p.X.Min, p.X.Max = 0, high*1.05 // durations start at 0
 	}
 	return p, nil
+}
+
+// maxCDFSteps bounds the steps a CDF line draws: finer steps than 1/maxCDFSteps of the
+// height are not visible, and tens of thousands of samples would make megabytes of SVG.
+const maxCDFSteps = 2000
+
+// cdfSteps returns the corners of the empirical CDF of sorted values: one per distinct
+// value (the fraction of values at or below it), skipping those that rise less than
+// 1/maxCDFSteps above the last one kept; the first and last are always there.
+func cdfSteps(sorted []float64) plotter.XYs {
+	n := len(sorted)
+	xys := plotter.XYs{{X: sorted[0], Y: 0}}
+	lastBin := -1
+	for j, v := range sorted {
+		if j+1 < n && sorted[j+1] == v {
+			continue // the step is at the last of equal values
+		}
+		y := float64(j+1) / float64(n)
+		if bin := int(y * maxCDFSteps); bin > lastBin || j+1 == n {
+			xys = append(xys, plotter.XY{X: v, Y: y})
+			lastBin = bin
+		}
+	}
+	return xys
 }
 
 // render draws a figure as "svg" or "png".

@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot/plotter"
 
 	"github.com/orrery-sim/orrery/reports"
 	"github.com/orrery-sim/orrery/reports/stats"
@@ -137,5 +140,23 @@ func TestFileName(t *testing.T) {
 	}
 	if ok := regexp.MustCompile(`^[A-Za-z0-9._-]+$`).MatchString(fileName("pods.unschedulable[Insufficient cpu]")); !ok {
 		t.Error("unsafe file name")
+	}
+}
+
+// TestCDFSteps: one corner per distinct value, at the fraction of values at or below it;
+// a large sample keeps at most maxCDFSteps+2 corners, the last at 1.
+func TestCDFSteps(t *testing.T) {
+	got := cdfSteps([]float64{1, 1, 2, 5, 5, 5})
+	want := plotter.XYs{{X: 1, Y: 0}, {X: 1, Y: 2.0 / 6}, {X: 2, Y: 3.0 / 6}, {X: 5, Y: 1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("cdfSteps = %v, want %v", got, want)
+	}
+	big := make([]float64, 100000)
+	for i := range big {
+		big[i] = float64(i)
+	}
+	steps := cdfSteps(big)
+	if len(steps) > maxCDFSteps+2 || steps[len(steps)-1] != (plotter.XY{X: 99999, Y: 1}) || steps[0] != (plotter.XY{X: 0, Y: 0}) {
+		t.Errorf("%d steps, first %v, last %v", len(steps), steps[0], steps[len(steps)-1])
 	}
 }
