@@ -108,7 +108,7 @@ type errPoints struct {
 
 // bars draws one bar per policy at its mean, with the 95% interval as an error bar.
 func bars(t stats.Table) (*plot.Plot, error) {
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = fmt.Sprintf("%s (%s; %s): mean and %g%% interval", t.Metric, t.Unit, stats.Direction(t.Better), stats.Level*100)
 	p.Y.Label.Text = t.Unit
 	p.Add(plotter.NewGrid())
@@ -158,7 +158,7 @@ func bars(t stats.Table) (*plot.Plot, error) {
 
 // lines draws a time series, one line per label.
 func lines(s Series) (*plot.Plot, error) {
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = cmp.Or(s.Title, s.Name)
 	p.X.Label.Text = "virtual time (s)"
 	p.Y.Label.Text = s.Unit
@@ -193,7 +193,7 @@ func lines(s Series) (*plot.Plot, error) {
 // curve draws each line of a curve, with a legend in the lower right corner (curves of
 // allocation rise to the right).
 func curve(c Curve) (*plot.Plot, error) {
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = cmp.Or(c.Title, c.Name)
 	p.X.Label.Text = c.XLabel
 	p.Y.Label.Text = c.YLabel
@@ -221,7 +221,7 @@ func curve(c Curve) (*plot.Plot, error) {
 
 // cdf draws each sample's empirical distribution function.
 func cdf(c CDF) (*plot.Plot, error) {
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = cmp.Or(c.Title, c.Name) + " (CDF)"
 	p.X.Label.Text = c.Unit
 	p.Y.Label.Text = "fraction ≤ x"
@@ -251,6 +251,13 @@ func cdf(c CDF) (*plot.Plot, error) {
 		p.X.Min, p.X.Max = 0, high*1.05 // durations start at 0
 	}
 	return p, nil
+}
+
+// newPlot returns an empty plot whose title keeps clear of the top edge.
+func newPlot() *plot.Plot {
+	p := plot.New()
+	p.Title.Padding = vg.Points(6)
+	return p
 }
 
 // maxCDFSteps bounds the steps a CDF line draws: finer steps than 1/maxCDFSteps of the
