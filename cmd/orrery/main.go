@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -35,7 +36,16 @@ type inputError struct{ err error }
 func (e inputError) Error() string { return e.err.Error() }
 func (e inputError) Unwrap() error { return e.err }
 
+// DefaultGOGC is the garbage collector's target orrery runs with unless the GOGC
+// environment variable says otherwise: a run allocates heavily against a live heap of
+// hundreds of MB, and Go's default of 100 spends a third of the CPU collecting (one
+// openb-fgd run: 17.4 s of CPU and 0.83 GB at 100, 12.1 s and 1.38 GB at 400).
+const DefaultGOGC = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(DefaultGOGC)
+	}
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 
