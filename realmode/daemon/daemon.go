@@ -278,7 +278,7 @@ func Shims(address string) []int {
 func (d *Daemon) removeDir() error {
 	var errs []error
 	for _, m := range MountsUnder(d.Dir) {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+		if err := unmount(m); err != nil {
 			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
 		}
 	}
