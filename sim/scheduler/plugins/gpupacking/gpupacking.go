@@ -4,7 +4,6 @@
 package gpupacking
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
@@ -14,7 +13,7 @@ import (
 // Name is the plugin's name in scheduler configurations (the artifact's).
 const Name = "GpuPackingScore"
 
-// GpuPacking is the plugin. The pod's GPUs are picked as best fit picks them (the GPUs
+// New is the plugin's factory (a gpushare.Policy). The pod's GPUs are picked as best fit picks them (the GPUs
 // with least free that hold its share, lowest index among equals), and the node scores,
 // from high to low:
 //   - only partly used GPUs needed: 100 − Σ(free% of those GPUs)/10, at least 50;
@@ -25,47 +24,8 @@ const Name = "GpuPackingScore"
 // A pod asking for no GPU scores 0 everywhere. GPUs are given at Reserve by best fit (the
 // artifact's default GPU selection), which picks these same GPUs. Args: gpushare.PolicyArgs
 // (tieBreak).
-type GpuPacking struct {
-	tb *gpushare.TieBreaker
-}
-
-var (
-	_ framework.ScorePlugin     = (*GpuPacking)(nil)
-	_ framework.ScoreExtensions = (*GpuPacking)(nil)
-)
-
-// New is the plugin's factory.
 func New(args runtime.Object, h framework.Handle) (framework.Plugin, error) {
-	var a gpushare.PolicyArgs
-	if err := gpushare.DecodeArgs(Name, args, &a); err != nil {
-		return nil, err
-	}
-	tb, err := gpushare.NewTieBreaker(Name, a.TieBreak, h)
-	if err != nil {
-		return nil, err
-	}
-	return &GpuPacking{tb: tb}, nil
-}
-
-// Name returns the plugin's name.
-func (*GpuPacking) Name() string { return Name }
-
-// NormalizeScore breaks ties between the best nodes when tieBreak is set.
-func (p *GpuPacking) NormalizeScore(_ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
-	p.tb.Apply(scores)
-	return nil
-}
-
-// Score is the node's packing score for the pod.
-func (*GpuPacking) Score(state *framework.CycleState, pod *corev1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
-	r, err := gpushare.RequestFrom(state, pod)
-	if err != nil {
-		return 0, framework.NewStatus(framework.Error, err.Error())
-	}
-	if r.None() {
-		return 0, nil
-	}
-	return score(r, gpushare.NodeOf(state, pod, ni)), nil
+	return gpushare.NewPolicy(gpushare.PolicySpec{Name: Name, GPUPodsOnly: true, Score: func(r gpushare.Request, _ int64, n *gpushare.Node) int64 { return score(r, n) }}, args, h)
 }
 
 func score(r gpushare.Request, n *gpushare.Node) int64 {
