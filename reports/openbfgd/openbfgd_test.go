@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/orrery-sim/orrery/scenarios"
 	"github.com/orrery-sim/orrery/scenarios/trace"
 	"github.com/orrery-sim/orrery/sim/scheduler/framework"
 	"github.com/orrery-sim/orrery/sim/scheduler/plugins"
@@ -137,5 +138,27 @@ func TestTypicalPodsShipped(t *testing.T) {
 	}
 	if len(w.Nodes) != 1213 || trace.GPUCapacity(w.Nodes) != 6212 {
 		t.Errorf("%d nodes, %d GPUs; want 1213, 6212", len(w.Nodes), trace.GPUCapacity(w.Nodes))
+	}
+}
+
+// TestScenarioNamesTheExperiment: the built-in's spec.compare, which orrery compare runs,
+// lists the experiment's six policies in the paper's order, with their files, and shows the
+// GPU metrics.
+func TestScenarioNamesTheExperiment(t *testing.T) {
+	s, err := scenarios.LoadBuiltin(Scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Spec.Compare
+	if c == nil || len(c.Policies) != len(Policies) {
+		t.Fatalf("spec.compare %+v, want the %d policies", c, len(Policies))
+	}
+	for i, p := range Policies {
+		if got := c.Policies[i]; got.Name != p.Name || got.Scheduler != p.File || len(got.Data) == 0 {
+			t.Errorf("spec.compare.policies[%d] = %s (%s, %d bytes), want %s (%s)", i, got.Name, got.Scheduler, len(got.Data), p.Name, p.File)
+		}
+	}
+	if strings.Join(c.Metrics, ",") != "gpu" {
+		t.Errorf("spec.compare.metrics = %v, want [gpu]", c.Metrics)
 	}
 }
