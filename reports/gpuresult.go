@@ -39,6 +39,9 @@ type GPUCurve struct {
 	// the typical pods (the most common shapes covering 95% of the trace pods that
 	// arrived, as the FGD paper's target workload).
 	Fragmentation []float64 `json:"fragmentation"`
+	// FragmentationRate[k] is Fragmentation[k] over the GPUs free then (0–1; 0 when none
+	// is free).
+	FragmentationRate []float64 `json:"fragmentationRate"`
 	// CPUAllocation[k] is the share of the cluster's CPU allocated then.
 	CPUAllocation []float64 `json:"cpuAllocation"`
 }
@@ -86,7 +89,7 @@ func gpuResult(s *scenarios.Scenario, nodes []*corev1.Node, pods []*corev1.Pod) 
 	if err != nil {
 		return nil, err
 	}
-	res.Curve = &GPUCurve{Arrived: m.Arrived, Scheduled: m.Scheduled, Unplaced: m.Failed, Allocation: m.Alloc, Fragmentation: m.Frag, CPUAllocation: m.CPUAlloc}
+	res.Curve = &GPUCurve{Arrived: m.Arrived, Scheduled: m.Scheduled, Unplaced: m.Failed, Allocation: m.Alloc, Fragmentation: m.Frag, FragmentationRate: m.FragRatio, CPUAllocation: m.CPUAlloc}
 	return res, nil
 }
 
@@ -105,8 +108,8 @@ func protocolSteps(s *scenarios.Scenario) (int, bool) {
 
 // gpuMetrics are the GPU figures of a run: with a protocol curve, the allocation when
 // the arrived demand reached 100% and the target (in %), the unallocated GPUs, the
-// fragmentation and the pods left unplaced at the end; otherwise the allocation at the
-// end and the unallocated GPUs.
+// fragmentation (in GPUs, and in % of the free GPUs), the CPU allocation and the pods left
+// unplaced at the end; otherwise the allocation at the end and the unallocated GPUs.
 func gpuMetrics(g *GPUResult) []Metric {
 	if g == nil {
 		return nil
@@ -127,5 +130,7 @@ func gpuMetrics(g *GPUResult) []Metric {
 	}
 	return append(out,
 		Metric{Name: "gpu.fragmentation", Unit: "GPUs", Value: c.Fragmentation[last], Better: Lower},
+		Metric{Name: "gpu.fragmentation.rate", Unit: "%", Value: 100 * c.FragmentationRate[last], Better: Lower},
+		Metric{Name: "gpu.cpu-allocation", Unit: "%", Value: 100 * c.CPUAllocation[last], Better: Neither},
 		Metric{Name: "gpu.pods.unplaced", Unit: "pods", Value: float64(c.Unplaced), Better: Lower})
 }

@@ -203,7 +203,7 @@ func TestCompareScenarioExperiment(t *testing.T) {
 			byName[m.Name] = append(byName[m.Name], p.Values)
 		}
 	}
-	want := []string{"gpu.allocation.arrived-100", "gpu.allocation.arrived-130", "gpu.fragmentation", "gpu.pods.unplaced", "gpu.unallocated"}
+	want := []string{"gpu.allocation.arrived-100", "gpu.allocation.arrived-130", "gpu.cpu-allocation", "gpu.fragmentation", "gpu.fragmentation.rate", "gpu.pods.unplaced", "gpu.unallocated"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("metrics %v, want %v", names, want)
 	}
@@ -223,7 +223,7 @@ func TestCompareScenarioExperiment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"GPU allocation against arrived GPU demand", "GPU fragmentation against arrived GPU demand", "arrived GPU demand (% of capacity)"} {
+	for _, s := range []string{"GPU allocation against arrived GPU demand", "GPU fragmentation against arrived GPU demand", "CPU allocation against arrived GPU demand", "arrived GPU demand (% of capacity)"} {
 		if !strings.Contains(string(html), s) {
 			t.Errorf("the report lacks %q", s)
 		}

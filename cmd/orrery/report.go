@@ -24,14 +24,17 @@ func htmlReport(c *comparison) *html.Report {
 	return r
 }
 
-// gpuCurves returns, for runs replaying a trace by the OpenB protocol, the GPU allocation
-// and fragmentation against the arrived GPU demand, as the FGD paper plots them: one line
-// per policy at the mean over its seeds at each whole % of the capacity.
+// gpuCurves returns, for runs replaying a trace by the OpenB protocol, the GPU allocation,
+// the GPU fragmentation and the CPU allocation against the arrived GPU demand, as the FGD
+// paper plots them: one line per policy at the mean over its seeds at each whole % of the
+// capacity.
 func gpuCurves(c *comparison) []html.Curve {
 	alloc := html.Curve{Name: "gpu-allocation", Title: fmt.Sprintf("GPU allocation against arrived GPU demand (mean over %s)", seedsText(c.Seeds)),
 		XLabel: "arrived GPU demand (% of capacity)", YLabel: "GPUs allocated (% of capacity)"}
 	frag := html.Curve{Name: "gpu-fragmentation", Title: fmt.Sprintf("GPU fragmentation against arrived GPU demand (mean over %s)", seedsText(c.Seeds)),
 		XLabel: "arrived GPU demand (% of capacity)", YLabel: "fragmented GPUs"}
+	cpu := html.Curve{Name: "gpu-cpu-allocation", Title: fmt.Sprintf("CPU allocation against arrived GPU demand (mean over %s)", seedsText(c.Seeds)),
+		XLabel: "arrived GPU demand (% of capacity)", YLabel: "CPU allocated (% of capacity)"}
 	any := false
 	for i, p := range c.Policies {
 		var runs []*reports.GPUCurve
@@ -48,22 +51,25 @@ func gpuCurves(c *comparison) []html.Curve {
 		for _, r := range runs[1:] {
 			n = min(n, len(r.Allocation))
 		}
-		a, f := html.CurveLine{Label: p.Name}, html.CurveLine{Label: p.Name}
+		a, f, u := html.CurveLine{Label: p.Name}, html.CurveLine{Label: p.Name}, html.CurveLine{Label: p.Name}
 		for k := range n {
-			var sa, sf float64
+			var sa, sf, su float64
 			for _, r := range runs {
 				sa += r.Allocation[k]
 				sf += r.Fragmentation[k]
+				su += r.CPUAllocation[k]
 			}
-			a.X, a.Y = append(a.X, float64(k)), append(a.Y, 100*sa/float64(len(runs)))
-			f.X, f.Y = append(f.X, float64(k)), append(f.Y, sf/float64(len(runs)))
+			x, cnt := float64(k), float64(len(runs))
+			a.X, a.Y = append(a.X, x), append(a.Y, 100*sa/cnt)
+			f.X, f.Y = append(f.X, x), append(f.Y, sf/cnt)
+			u.X, u.Y = append(u.X, x), append(u.Y, 100*su/cnt)
 		}
-		alloc.Lines, frag.Lines = append(alloc.Lines, a), append(frag.Lines, f)
+		alloc.Lines, frag.Lines, cpu.Lines = append(alloc.Lines, a), append(frag.Lines, f), append(cpu.Lines, u)
 	}
 	if !any {
 		return nil
 	}
-	return []html.Curve{alloc, frag}
+	return []html.Curve{alloc, frag, cpu}
 }
 
 // timeSeries returns the plots over time and the latency distributions of a comparison:
