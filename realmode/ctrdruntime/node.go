@@ -55,7 +55,7 @@ type NodeRuntime struct {
 	imageSize  int64
 	images     map[string]*kubelet.Image
 	containers map[string]*ctr // created or running, by kubelet ID
-	records    map[types.UID]map[string]*kubelet.RuntimeContainer
+	records    kubelet.ContainerRecords
 	seq        uint64
 	gen        uint64
 	pullDelay  time.Duration
@@ -91,7 +91,7 @@ func (h *Host) NewNode(clock loop.Clock, cfg kubelet.Config) (*NodeRuntime, erro
 	name := cfg.Node.Name
 	ns := Identifier(h.opts.Run, name)
 	r := &NodeRuntime{host: h, clock: clock, node: name, ns: ns, cgroup: h.CgroupRoot() + "/" + Identifier(name),
-		images: map[string]*kubelet.Image{}, containers: map[string]*ctr{}, records: map[types.UID]map[string]*kubelet.RuntimeContainer{}}
+		images: map[string]*kubelet.Image{}, containers: map[string]*ctr{}, records: kubelet.ContainerRecords{}}
 	h.mu.Lock()
 	for _, have := range h.nodes {
 		if have == ns {
@@ -501,35 +501,11 @@ func (r *NodeRuntime) KillAll() {
 
 // record starts the record of a new container instance, replacing its previous one.
 func (r *NodeRuntime) record(cfg kubelet.ContainerConfig) *kubelet.RuntimeContainer {
-	rec := &kubelet.RuntimeContainer{ID: cfg.ID, Pod: cfg.Pod, Name: cfg.Container.Name, Attempt: cfg.Attempt, State: kubelet.ContainerCreated}
-	if r.records[cfg.Pod.UID] == nil {
-		r.records[cfg.Pod.UID] = map[string]*kubelet.RuntimeContainer{}
-	}
-	r.records[cfg.Pod.UID][rec.Name] = rec
-	return rec
+	return r.records.Record(cfg)
 }
 
 // Containers lists the latest instance of every container, by pod UID and name.
-func (r *NodeRuntime) Containers() []kubelet.RuntimeContainer {
-	uids := make([]string, 0, len(r.records))
-	for uid := range r.records {
-		uids = append(uids, string(uid))
-	}
-	sort.Strings(uids)
-	var out []kubelet.RuntimeContainer
-	for _, uid := range uids {
-		recs := r.records[types.UID(uid)]
-		names := make([]string, 0, len(recs))
-		for n := range recs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			out = append(out, *recs[n])
-		}
-	}
-	return out
-}
+func (r *NodeRuntime) Containers() []kubelet.RuntimeContainer { return r.records.List() }
 
 // RemovePod forgets a pod's container records.
 func (r *NodeRuntime) RemovePod(uid types.UID) { delete(r.records, uid) }

@@ -2,47 +2,17 @@ package kubelet
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// record starts the record of a new container instance, replacing the record of the
-// container's previous instance (the runtime keeps the latest instance of each container,
-// as the kubelet's container garbage collection leaves it).
-func (r *SimRuntime) record(cfg ContainerConfig) *RuntimeContainer {
-	rec := &RuntimeContainer{ID: cfg.ID, Pod: cfg.Pod, Name: cfg.Container.Name, Attempt: cfg.Attempt, State: ContainerCreated}
-	uid := cfg.Pod.UID
-	if r.records[uid] == nil {
-		r.records[uid] = map[string]*RuntimeContainer{}
-	}
-	r.records[uid][rec.Name] = rec
-	return rec
-}
+// record starts the record of a new container instance (see ContainerRecords.Record).
+func (r *SimRuntime) record(cfg ContainerConfig) *RuntimeContainer { return r.records.Record(cfg) }
 
 // Containers lists the latest instance of every container on the node, ordered by pod UID
 // and container name.
-func (r *SimRuntime) Containers() []RuntimeContainer {
-	uids := make([]string, 0, len(r.records))
-	for uid := range r.records {
-		uids = append(uids, string(uid))
-	}
-	sort.Strings(uids)
-	var out []RuntimeContainer
-	for _, uid := range uids {
-		recs := r.records[types.UID(uid)]
-		names := make([]string, 0, len(recs))
-		for name := range recs {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			out = append(out, *recs[name])
-		}
-	}
-	return out
-}
+func (r *SimRuntime) Containers() []RuntimeContainer { return r.records.List() }
 
 // RemovePod forgets the records of a pod's containers; containers still being stopped
 // finish stopping.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/orrery-sim/orrery/model"
 	"github.com/orrery-sim/orrery/sim/loop"
@@ -52,8 +51,8 @@ type SimRuntime struct {
 	images     map[string]*Image
 	missing    map[string]bool
 	pulling    map[string][]func(int64, error)
-	containers map[string]*simContainer                   // created or running, by ID
-	records    map[types.UID]map[string]*RuntimeContainer // by pod UID and container name
+	containers map[string]*simContainer // created or running, by ID
+	records    ContainerRecords
 	slowdowns  []*pullSlowdown
 	gen        uint64
 	// PullLatency is every pull's fixed cost (DefaultRegistryLatency).
@@ -89,7 +88,7 @@ type simContainer struct {
 // their configured or default sizes).
 func NewSimRuntime(clock loop.Clock, images ...string) *SimRuntime {
 	r := &SimRuntime{clock: clock, images: map[string]*Image{}, missing: map[string]bool{}, pulling: map[string][]func(int64, error){}, containers: map[string]*simContainer{},
-		records:     map[types.UID]map[string]*RuntimeContainer{},
+		records:     ContainerRecords{},
 		PullLatency: DefaultRegistryLatency, PullBandwidth: DefaultPullBandwidth, DefaultImageSize: DefaultImageSize,
 		StartLatency: DefaultContainerStartLatency, TermLatency: DefaultSIGTERMExitLatency}
 	for _, img := range images {
